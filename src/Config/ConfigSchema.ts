@@ -2,15 +2,30 @@
  * The whole `openclaw.json`, as one Schema. Every field has a default, so an empty file (or no
  * file) is a valid configuration; unknown keys are refused when decoding (see `ConfigLoader`).
  * Cross-field rules live here too, so `config validate` and the gateway agree on what is valid.
+ * Each field's `description` (and `default`, where it is static) ends up in the JSON Schema
+ * that editors use (see `ConfigJsonSchema`), so the docs live in one place.
  */
 import { Schema } from "effect"
 import * as os from "node:os"
 import { ByteSize } from "./ByteSize.js"
 import { Secret } from "./Secret.js"
 
+/** A field that may be omitted, with a static default that is also documented in the JSON Schema. */
+const withDefault = <S extends Schema.Schema.AnyNoContext>(
+  schema: S,
+  fallback: Schema.Schema.Type<S>,
+  description: string
+) => Schema.optionalWith(schema, { default: () => fallback, exact: true }).annotations({ description, default: fallback })
+
+/** A field that may be omitted and has no default value (absent means "not set"). */
+const optional = <S extends Schema.Schema.AnyNoContext>(schema: S, description: string) =>
+  Schema.optionalWith(schema, { exact: true }).annotations({ description })
+
 /** A nested section that may be omitted: decoding `{}` gives its defaults. */
-const section = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
-  Schema.optionalWith(schema, { default: () => Schema.decodeUnknownSync(schema)({}), exact: true })
+const section = <S extends Schema.Schema.AnyNoContext>(schema: S, description: string) =>
+  Schema.optionalWith(schema, { default: () => Schema.decodeUnknownSync(schema)({}), exact: true }).annotations({
+    description
+  })
 
 const Millis = Schema.Int.pipe(Schema.nonNegative()).annotations({ title: "milliseconds" })
 const PositiveMillis = Schema.Int.pipe(Schema.positive()).annotations({ title: "milliseconds" })
@@ -20,61 +35,95 @@ export const KnownAgent = Schema.Literal("codex", "subagent")
 export type KnownAgent = typeof KnownAgent.Type
 
 export const GatewaySection = Schema.Struct({
-  /** TCP port of the HTTP + WebSocket listener. Default 18789; 0 picks a free port. */
-  port: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 65535)), { default: () => 18789, exact: true }),
-  /** Address to listen on. Default "127.0.0.1"; a non-loopback address requires `auth.token`. */
-  bind: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "127.0.0.1", exact: true }),
-  auth: section(Schema.Struct({
-    /**
-     * The Bearer token clients present on the WebSocket upgrade. Default: none, in which case a
-     * loopback gateway generates one at start and writes it to `tokenFile`.
-     */
-    token: Schema.optionalWith(Secret, { exact: true }),
-    /** Where a generated token is written (mode 0600) and where the CLI looks for it. */
-    tokenFile: Schema.optional(Schema.String.pipe(Schema.minLength(1)))
-  })),
-  /** How long shutdown waits for runs to finish before cancelling them. Default 5000 ms. */
-  shutdownGraceMs: Schema.optionalWith(Millis, { default: () => 5000, exact: true })
+  port: withDefault(
+    Schema.Int.pipe(Schema.between(0, 65535)),
+    18789,
+    "TCP port of the HTTP + WebSocket listener; 0 picks a free port. Default 18789."
+  ),
+  bind: withDefault(
+    Schema.String.pipe(Schema.minLength(1)),
+    "127.0.0.1",
+    "Address to listen on; a non-loopback address requires `auth.token`. Default \"127.0.0.1\"."
+  ),
+  auth: section(
+    Schema.Struct({
+      token: optional(
+        Secret,
+        "The Bearer token clients present on the WebSocket upgrade: a string or {\"env\": \"NAME\"}. Default: none, " +
+          "in which case a loopback gateway generates one at start and writes it to `tokenFile`."
+      ),
+      tokenFile: optional(
+        Schema.String.pipe(Schema.minLength(1)),
+        "Where a generated token is written (mode 0600) and where the CLI looks for it."
+      )
+    }),
+    "How clients authenticate the WebSocket upgrade."
+  ),
+  shutdownGraceMs: withDefault(
+    Millis,
+    5000,
+    "How long shutdown waits for runs to finish before cancelling them, in ms. Default 5000."
+  )
 })
 
 export const CodexSection = Schema.Struct({
-  /** Default transport of the CLI and client: "websocket" (default) or "http". */
-  transport: Schema.optionalWith(Schema.Literal("websocket", "http"), { default: () => "websocket", exact: true }),
-  /** Stream tokens as they are produced (default true). */
-  streaming: Schema.optionalWith(Schema.Boolean, { default: () => true, exact: true }),
-  /** Largest inbound WebSocket frame; bigger frames close the connection with 1009. Default "100MB". */
-  maxMessageSize: Schema.optionalWith(ByteSize, { default: () => 100 * 1024 * 1024, exact: true }),
-  /** Interval of the RPC-level ping of the typed client, in ms. Default 30000. */
-  keepAliveInterval: Schema.optionalWith(PositiveMillis, { default: () => 30_000, exact: true })
+  transport: withDefault(
+    Schema.Literal("websocket", "http"),
+    "websocket",
+    "Default transport of the CLI and client: \"websocket\" (default) or \"http\"."
+  ),
+  streaming: withDefault(Schema.Boolean, true, "Stream tokens as they are produced. Default true."),
+  maxMessageSize: withDefault(
+    ByteSize,
+    100 * 1024 * 1024,
+    "Largest inbound WebSocket frame (bytes, or a size such as \"100MB\"); bigger frames close the connection " +
+      "with 1009. Default \"100MB\"."
+  ),
+  keepAliveInterval: withDefault(
+    PositiveMillis,
+    30_000,
+    "Interval of the RPC-level ping of the typed client, in ms. Default 30000."
+  )
 })
 
 export const AcpSection = Schema.Struct({
-  /** Agent used when a run names none. Default "codex". */
-  defaultAgent: Schema.optionalWith(KnownAgent, { default: () => "codex", exact: true }),
-  /** Agents clients may start. Default ["codex", "subagent"]. */
-  allowedAgents: Schema.optionalWith(Schema.Array(KnownAgent), { default: () => ["codex", "subagent"], exact: true }),
-  codex: section(CodexSection)
+  defaultAgent: withDefault(KnownAgent, "codex", "Agent used when a run names none; must be in `allowedAgents`."),
+  allowedAgents: withDefault(
+    Schema.Array(KnownAgent),
+    ["codex", "subagent"],
+    "Agents clients may start. Default [\"codex\", \"subagent\"]."
+  ),
+  codex: section(CodexSection, "The codex agent's transport and limits.")
 }).pipe(
   Schema.filter((acp) =>
     acp.allowedAgents.includes(acp.defaultAgent) || {
       path: ["defaultAgent"],
-      message: `defaultAgent "${acp.defaultAgent}" must be one of allowedAgents (${acp.allowedAgents.join(", ")})`
+      message: `defaultAgent "${acp.defaultAgent}" must be one of allowedAgents (${
+        acp.allowedAgents.map((agent) => JSON.stringify(agent)).join(", ") || "empty"
+      })`
     }
   )
 )
 
 export const ThreadPoolSection = Schema.Struct({
-  /** Most runs executing at once. Default: the number of CPU cores. */
   maxThreads: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1024)), {
     default: () => os.availableParallelism(),
     exact: true
+  }).annotations({
+    description: "Most runs executing at once. Default: the number of CPU cores (more than that is allowed, with a " +
+      "warning)."
   }),
-  /** Threads kept warm even when idle. Default 1. */
-  minThreads: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 1024)), { default: () => 1, exact: true }),
-  /** A thread above the minimum idle this long is retired, in ms. Default 30000. */
-  idleTimeout: Schema.optionalWith(Millis, { default: () => 30_000, exact: true }),
-  /** Most runs waiting for a thread; the next is refused with `QueueFull`. Default 100. */
-  queueSize: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 1_000_000)), { default: () => 100, exact: true })
+  minThreads: withDefault(
+    Schema.Int.pipe(Schema.between(0, 1024)),
+    1,
+    "Threads kept warm even when idle; at most `maxThreads`. Default 1."
+  ),
+  idleTimeout: withDefault(Millis, 30_000, "A thread above the minimum idle this long is retired, in ms. Default 30000."),
+  queueSize: withDefault(
+    Schema.Int.pipe(Schema.between(0, 1_000_000)),
+    100,
+    "Most runs waiting for a thread; the next is refused with `QueueFull`. Default 100."
+  )
 }).pipe(
   Schema.filter((pool) =>
     pool.minThreads <= pool.maxThreads || {
@@ -85,89 +134,128 @@ export const ThreadPoolSection = Schema.Struct({
 )
 
 export const AgentsSection = Schema.Struct({
-  threadPool: section(ThreadPoolSection)
+  threadPool: section(ThreadPoolSection, "The worker threads that run thread-bound agent runs.")
+})
+
+export const WebSocketSecuritySection = Schema.Struct({
+  enabled: withDefault(
+    Schema.Boolean,
+    true,
+    "Authenticate WebSocket clients; off is only accepted on loopback. Default true."
+  ),
+  handshakeAuth: withDefault(
+    Schema.Literal("BearerToken"),
+    "BearerToken",
+    "How the upgrade is authenticated. Default \"BearerToken\"."
+  ),
+  messageAuth: withDefault(
+    Schema.Literal("JWT"),
+    "JWT",
+    "How each message is authenticated: a session JWT issued by `Connect`. Default \"JWT\"."
+  ),
+  heartbeatInterval: withDefault(
+    PositiveMillis,
+    15_000,
+    "Interval of the gateway's WebSocket pings, in ms; a peer missing two pongs is dropped. Default 15000."
+  )
+})
+
+export const JwtSection = Schema.Struct({
+  secret: optional(
+    Secret,
+    "HS256 key for session tokens: a string or {\"env\": \"NAME\"}. Default: a random key generated at each start."
+  ),
+  ttlSeconds: withDefault(
+    Schema.Int.pipe(Schema.between(10, 86_400)),
+    900,
+    "Lifetime of a session token, in seconds. Default 900."
+  )
 })
 
 export const SecuritySection = Schema.Struct({
-  websocket: section(Schema.Struct({
-    /** Authenticate WebSocket clients (default true). Off is only accepted on loopback. */
-    enabled: Schema.optionalWith(Schema.Boolean, { default: () => true, exact: true }),
-    /** How the upgrade is authenticated. */
-    handshakeAuth: Schema.optionalWith(Schema.Literal("BearerToken"), { default: () => "BearerToken", exact: true }),
-    /** How each message is authenticated: a session JWT issued by `Connect`. */
-    messageAuth: Schema.optionalWith(Schema.Literal("JWT"), { default: () => "JWT", exact: true }),
-    /** Interval of the gateway's WebSocket pings, in ms; a peer missing two pongs is dropped. Default 15000. */
-    heartbeatInterval: Schema.optionalWith(PositiveMillis, { default: () => 15_000, exact: true })
-  })),
-  jwt: section(Schema.Struct({
-    /** HS256 key for session tokens. Default: a random key generated at each start. */
-    secret: Schema.optionalWith(Secret, { exact: true }),
-    /** Lifetime of a session token, in seconds. Default 900. */
-    ttlSeconds: Schema.optionalWith(Schema.Int.pipe(Schema.between(10, 86_400)), { default: () => 900, exact: true })
-  }))
+  websocket: section(WebSocketSecuritySection, "Authentication of WebSocket clients."),
+  jwt: section(JwtSection, "Session tokens issued by `Connect`.")
 })
 
 const ToolCallScript = Schema.Struct({
-  name: Schema.String.pipe(Schema.minLength(1)),
-  params: Schema.optionalWith(Schema.Unknown, { default: () => ({}), exact: true })
+  name: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "Name of the tool to call." }),
+  params: withDefault(Schema.Unknown, {}, "Parameters of the call. Default {}.")
+})
+
+const MockFailure = Schema.Struct({
+  afterTokens: Schema.Int.pipe(Schema.nonNegative()).annotations({ description: "Tokens produced before failing." }),
+  status: optional(Schema.Int, "HTTP-like status of the failure. Default none."),
+  message: withDefault(Schema.String, "scripted mock failure", "Message of the failure.")
 })
 
 export const MockProviderSection = Schema.Struct({
-  /** Model name the mock answers to (`mock/<model>`). Default "mock-1". */
-  model: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "mock-1", exact: true }),
-  /** Fixed reply text. Default: a deterministic reply that quotes the prompt. */
-  reply: Schema.optionalWith(Schema.String, { exact: true }),
-  /** Delay before the first token, in ms. Default 100. */
-  firstTokenDelayMs: Schema.optionalWith(Millis, { default: () => 100, exact: true }),
-  /** Delay between tokens, in ms. Default 20. */
-  tokenDelayMs: Schema.optionalWith(Millis, { default: () => 20, exact: true }),
-  /** Tool calls the mock asks for after its text, once per run. Default none. */
-  toolCalls: Schema.optionalWith(Schema.Array(ToolCallScript), { default: () => [], exact: true }),
-  /** A scripted provider failure after this many tokens. Default none. */
-  fail: Schema.optional(Schema.Struct({
-    afterTokens: Schema.Int.pipe(Schema.nonNegative()),
-    status: Schema.optional(Schema.Int),
-    message: Schema.optionalWith(Schema.String, { default: () => "scripted mock failure", exact: true })
-  }))
+  model: withDefault(
+    Schema.String.pipe(Schema.minLength(1)),
+    "mock-1",
+    "Model name the mock answers to (`mock/<model>`). Default \"mock-1\"."
+  ),
+  reply: optional(Schema.String, "Fixed reply text. Default: a deterministic reply that quotes the prompt."),
+  firstTokenDelayMs: withDefault(Millis, 100, "Delay before the first token, in ms. Default 100."),
+  tokenDelayMs: withDefault(Millis, 20, "Delay between tokens, in ms. Default 20."),
+  toolCalls: withDefault(
+    Schema.Array(ToolCallScript),
+    [],
+    "Tool calls the mock asks for after its text, once per run. Default none."
+  ),
+  fail: optional(MockFailure, "A scripted provider failure after this many tokens. Default none.")
 })
 
 export const ModelsSection = Schema.Struct({
-  /** `provider/model` used when a run names none. Default "mock/mock-1". */
-  default: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[a-z0-9-]+\/.+$/)), {
-    default: () => "mock/mock-1",
-    exact: true
-  }),
-  providers: section(Schema.Struct({
-    /** The deterministic mock provider: always available, needs no key. */
-    mock: section(MockProviderSection)
-  }))
+  default: withDefault(
+    Schema.String.pipe(Schema.pattern(/^[a-z0-9-]+\/.+$/)).annotations({ title: "provider/model" }),
+    "mock/mock-1",
+    "`provider/model` used when a run names none; the provider must be configured in `providers`. " +
+      "Default \"mock/mock-1\"."
+  ),
+  providers: section(
+    Schema.Struct({
+      mock: section(MockProviderSection, "The deterministic mock provider: always available, needs no key.")
+    }),
+    "LLM providers, by name."
+  )
 }).pipe(
   Schema.filter((models) => {
     const provider = models.default.slice(0, models.default.indexOf("/"))
-    return provider in models.providers || {
+    return Object.hasOwn(models.providers, provider) || {
       path: ["default"],
-      message: `models.default names provider "${provider}", which is not configured in models.providers`
+      message: `provider "${provider}" is not configured in models.providers (configured: ${
+        Object.keys(models.providers).map((name) => JSON.stringify(name)).join(", ")
+      })`
     }
   })
 )
 
 export const RunsSection = Schema.Struct({
-  /** Timeout of a run that sets none, in ms. Default 600000 (10 minutes). */
-  defaultTimeoutMs: Schema.optionalWith(PositiveMillis, { default: () => 600_000, exact: true }),
-  /** Events a run may buffer while its client is slow to read; the run then waits. Default 1024. */
-  eventBuffer: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1_000_000)), { default: () => 1024, exact: true })
+  defaultTimeoutMs: withDefault(
+    PositiveMillis,
+    600_000,
+    "Timeout of a run that sets none, in ms. Default 600000 (10 minutes)."
+  ),
+  eventBuffer: withDefault(
+    Schema.Int.pipe(Schema.between(1, 1_000_000)),
+    1024,
+    "Events a run may buffer while its client is slow to read; the run then waits. Default 1024."
+  )
 })
 
 export const OpenclawConfig = Schema.Struct({
-  /** Editors' JSON Schema reference; ignored by the gateway. */
-  $schema: Schema.optionalWith(Schema.String, { exact: true }),
-  gateway: section(GatewaySection),
-  acp: section(AcpSection),
-  agents: section(AgentsSection),
-  security: section(SecuritySection),
-  models: section(ModelsSection),
-  runs: section(RunsSection)
-}).annotations({ identifier: "OpenclawConfig", title: "openclaw.json" })
+  $schema: optional(Schema.String, "Editors' JSON Schema reference; ignored by the gateway."),
+  gateway: section(GatewaySection, "The HTTP + WebSocket listener."),
+  acp: section(AcpSection, "Agents clients may run, and how they talk to them."),
+  agents: section(AgentsSection, "Where agent runs execute."),
+  security: section(SecuritySection, "Authentication of clients and sessions."),
+  models: section(ModelsSection, "LLM providers and the default model."),
+  runs: section(RunsSection, "Limits of a single run.")
+}).annotations({
+  identifier: "OpenclawConfig",
+  title: "openclaw.json",
+  description: "Configuration of the openclaw gateway. Every key is optional."
+})
 
 export type OpenclawConfig = typeof OpenclawConfig.Type
 export type OpenclawConfigInput = typeof OpenclawConfig.Encoded
