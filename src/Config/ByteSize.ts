@@ -48,7 +48,9 @@ export const ByteSize = Schema.transformOrFail(
       if (typeof input === "number") return ParseResult.succeed(input)
       const bytes = parseByteSize(input)
       return bytes === undefined || bytes <= 0
-        ? ParseResult.fail(new ParseResult.Type(ast, input, `expected a size such as "100MB", got ${JSON.stringify(input)}`))
+        ? ParseResult.fail(
+          new ParseResult.Type(ast, input, `expected a size such as "100MB", got ${JSON.stringify(input)}`)
+        )
         : ParseResult.succeed(bytes)
     },
     encode: (bytes) => ParseResult.succeed(formatByteSize(bytes))

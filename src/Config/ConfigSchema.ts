@@ -5,7 +5,7 @@
  * Each field's `description` (and `default`, where it is static) ends up in the JSON Schema
  * that editors use (see `ConfigJsonSchema`), so the docs live in one place.
  */
-import { Schema } from "effect"
+import { identity, Schema } from "effect"
 import * as os from "node:os"
 import { ByteSize } from "./ByteSize.js"
 import { Secret } from "./Secret.js"
@@ -15,11 +15,19 @@ const withDefault = <S extends Schema.Schema.AnyNoContext>(
   schema: S,
   fallback: Schema.Schema.Type<S>,
   description: string
-) => Schema.optionalWith(schema, { default: () => fallback, exact: true }).annotations({ description, default: fallback })
+) =>
+  Schema.optionalWith(schema, { default: () => fallback, exact: true }).annotations({ description, default: fallback })
 
-/** A field that may be omitted and has no default value (absent means "not set"). */
+/**
+ * A field that may be omitted and has no default value (absent means "not set"); exact, so an
+ * explicit `undefined` is refused. Written as an (identity) optional-to-optional transformation
+ * because the JSON Schema generator only carries the `description` of a struct's transformed
+ * properties over to the file side.
+ */
 const optional = <S extends Schema.Schema.AnyNoContext>(schema: S, description: string) =>
-  Schema.optionalWith(schema, { exact: true }).annotations({ description })
+  Schema.optionalToOptional(schema, Schema.typeSchema(schema), { decode: identity, encode: identity }).annotations({
+    description
+  })
 
 /** A nested section that may be omitted: decoding `{}` gives its defaults. */
 const section = <S extends Schema.Schema.AnyNoContext>(schema: S, description: string) =>
@@ -118,7 +126,11 @@ export const ThreadPoolSection = Schema.Struct({
     1,
     "Threads kept warm even when idle; at most `maxThreads`. Default 1."
   ),
-  idleTimeout: withDefault(Millis, 30_000, "A thread above the minimum idle this long is retired, in ms. Default 30000."),
+  idleTimeout: withDefault(
+    Millis,
+    30_000,
+    "A thread above the minimum idle this long is retired, in ms. Default 30000."
+  ),
   queueSize: withDefault(
     Schema.Int.pipe(Schema.between(0, 1_000_000)),
     100,

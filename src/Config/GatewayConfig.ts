@@ -1,5 +1,7 @@
 /** The decoded configuration as a service, with the file it came from. */
-import { Context, Layer, Option, Schema } from "effect"
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { type ConfigError, loadConfig, type LookupOptions } from "./ConfigLoader.js"
 import { OpenclawConfig, type OpenclawConfigInput } from "./ConfigSchema.js"
 
 export interface GatewayConfigService {
@@ -9,6 +11,23 @@ export interface GatewayConfigService {
 }
 
 export class GatewayConfig extends Context.Tag("openclaw/GatewayConfig")<GatewayConfig, GatewayConfigService>() {
+  /**
+   * The config found by the usual lookup (`--config` path, `$OPENCLAW_CONFIG`, `./openclaw.json`,
+   * `~/.openclaw/openclaw.json`, defaults). Fails with `ConfigError`; logs the loader's warnings.
+   */
+  static readonly layer = (
+    explicit: Option.Option<string>,
+    options: LookupOptions = {}
+  ): Layer.Layer<GatewayConfig, ConfigError> =>
+    Layer.effect(
+      GatewayConfig,
+      Effect.gen(function*() {
+        const { config, file, warnings } = yield* loadConfig(explicit, options)
+        yield* Effect.forEach(warnings, (warning) => Effect.logWarning(warning), { discard: true })
+        return { config, file }
+      })
+    ).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))
+
   /** A config decoded from an in-memory `openclaw.json` value (defaults fill the rest). */
   static readonly fromInput = (input: OpenclawConfigInput): GatewayConfigService => ({
     config: Schema.decodeUnknownSync(OpenclawConfig, { onExcessProperty: "error" })(input),
