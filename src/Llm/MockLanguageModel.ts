@@ -1,0 +1,123 @@
+/** The deterministic mock provider: an `@effect/ai` `LanguageModel` that scripts text, tool calls and failures. */
+import { AiError, LanguageModel, type Prompt, type Response } from "@effect/ai"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import type { MockProviderSection } from "../Config/ConfigSchema.js"
+
+export type MockConfig = typeof MockProviderSection.Type
+
+/** Longest slice of the prompt the default reply quotes, so a huge prompt does not make a huge reply. */
+const maxQuotedPrompt = 200
+
+/** Splits text into word tokens, each keeping the whitespace that follows it: `tokens.join("") === text`. */
+export const tokenize = (text: string): ReadonlyArray<string> => text.match(/^\s+$|(?:^\s+)?\S+\s*/g) ?? []
+
+const countWords = (text: string): number => text.match(/\S+/g)?.length ?? 0
+
+/** The text of every text part of the prompt, in order (system, user, assistant and tool messages alike). */
+export const promptText = (prompt: Prompt.Prompt): string => {
+  const texts: Array<string> = []
+  for (const message of prompt.content) {
+    if (message.role === "system") {
+      texts.push(message.content)
+      continue
+    }
+    for (const part of message.content) {
+      if (part.type === "text") texts.push(part.text)
+    }
+  }
+  return texts.join("\n")
+}
+
+/** The reply of a mock without a configured `reply`: quotes the prompt, several sentences so a demo shows streaming. */
+export const defaultReply = (prompt: string): string => {
+  const oneLine = prompt.replace(/\s+/g, " ").trim()
+  const quoted = oneLine.length > maxQuotedPrompt ? `${oneLine.slice(0, maxQuotedPrompt)}...` : oneLine
+  return `Mock reply to "${quoted}": this answer comes from the deterministic mock model. ` +
+    "It streams word by word, so a client can watch the tokens arrive. " +
+    "No real model was called and no network was used."
+}
+
+const textId = "mock-text-0"
+
+const failure = (config: MockConfig, model: string): AiError.AiError | undefined => {
+  if (config.fail === undefined) return undefined
+  const description = config.fail.message
+  return config.fail.status === undefined
+    ? new AiError.UnknownError({ module: "MockLanguageModel", method: "streamText", description })
+    : new AiError.HttpResponseError({
+      module: "MockLanguageModel",
+      method: "streamText",
+      reason: "StatusCode",
+      description,
+      request: { method: "POST", url: `mock://mock/${model}`, urlParams: [], hash: Option.none(), headers: {} },
+      response: { status: config.fail.status, headers: {} }
+    })
+}
+
+/** The provider side of the mock: the encoded parts of one response, paced by `Effect.sleep` (TestClock drives it). */
+const streamParts = (
+  config: MockConfig,
+  options: LanguageModel.ProviderOptions
+): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
+  Stream.suspend(() => {
+    const prompt = promptText(options.prompt)
+    const tokens = tokenize(config.reply ?? defaultReply(prompt))
+    const error = failure(config, config.model)
+    const emitted = error === undefined ? tokens : tokens.slice(0, config.fail?.afterTokens ?? tokens.length)
+
+    const deltas: Array<Response.StreamPartEncoded> = emitted.map((delta) => ({
+      type: "text-delta",
+      id: textId,
+      delta
+    }))
+    const paced: Stream.Stream<Response.StreamPartEncoded> = config.firstTokenDelayMs === 0 && config.tokenDelayMs === 0
+      ? Stream.fromIterable(deltas)
+      : Stream.fromIterable(deltas).pipe(
+        Stream.zipWithIndex,
+        Stream.mapEffect(([part, index]) => {
+          const delay = index === 0 ? config.firstTokenDelayMs : config.tokenDelayMs
+          return delay === 0 ? Effect.succeed(part) : Effect.as(Effect.sleep(delay), part)
+        })
+      )
+    const text = Stream.concat(Stream.make<Array<Response.StreamPartEncoded>>({ type: "text-start", id: textId }), paced)
+    if (error !== undefined) return Stream.concat(text, Stream.fail(error))
+
+    const tail: Array<Response.StreamPartEncoded> = [{ type: "text-end", id: textId }]
+    config.toolCalls.forEach((call, index) => {
+      tail.push({ type: "tool-call", id: `mock-call-${index}`, name: call.name, params: call.params })
+    })
+    const inputTokens = countWords(prompt)
+    tail.push({
+      type: "finish",
+      reason: config.toolCalls.length > 0 ? "tool-calls" : "stop",
+      usage: { inputTokens, outputTokens: emitted.length, totalTokens: inputTokens + emitted.length }
+    })
+    return Stream.concat(text, Stream.fromIterable(tail))
+  })
+
+/** The whole response at once: the streamed parts with the text deltas joined into one text part. */
+const generateParts = (
+  config: MockConfig,
+  options: LanguageModel.ProviderOptions
+): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
+  Stream.runCollect(streamParts(config, options)).pipe(
+    Effect.map((chunk) => {
+      let text = ""
+      const rest: Array<Response.PartEncoded> = []
+      for (const part of Chunk.toReadonlyArray(chunk)) {
+        if (part.type === "text-delta") text += part.delta
+        else if (part.type === "tool-call" || part.type === "finish") rest.push(part)
+      }
+      return [{ type: "text", text }, ...rest]
+    })
+  )
+
+/** A mock `LanguageModel.Service`; it keeps no state between calls, so one instance serves every run. */
+export const make = (config: MockConfig): Effect.Effect<LanguageModel.Service> =>
+  LanguageModel.make({
+    generateText: (options) => generateParts(config, options),
+    streamText: (options) => streamParts(config, options)
+  })
+
+export const layer = (config: MockConfig): Layer.Layer<LanguageModel.LanguageModel> =>
+  Layer.effect(LanguageModel.LanguageModel, make(config))
