@@ -1,0 +1,30 @@
+/**
+ * The seam between the supervisor and where an agent executes: the inline runner (main-thread fibers) today, the
+ * worker-thread pool for thread-bound runs next. A runner streams the outputs of ONE run, not yet numbered.
+ */
+import { Context, type Stream } from "effect"
+import type { KnownAgent } from "../Config/ConfigSchema.js"
+import type { RunId } from "../Domain/Ids.js"
+import type { RunError } from "../Domain/RunError.js"
+import type { StartRun } from "../Domain/RunSpec.js"
+import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
+import type { AgentOutput } from "./AgentOutput.js"
+
+/** One accepted run. A thread pool sends `model.id` to its worker, which resolves its own provider. */
+export interface AgentJob {
+  readonly runId: RunId
+  /** The agent to run, already defaulted and checked against `acp.allowedAgents`. */
+  readonly agent: KnownAgent
+  readonly spec: StartRun
+  readonly model: ResolvedModel
+}
+
+export interface AgentRunnerService {
+  /**
+   * The run's outputs: optionally `RunQueued`, then `RunStarted`, the agent's work and `RunCompleted` last.
+   * Interrupting the stream stops the run and releases whatever it holds (processes, threads).
+   */
+  readonly execute: (job: AgentJob) => Stream.Stream<AgentOutput, RunError>
+}
+
+export class AgentRunner extends Context.Tag("openclaw/AgentRunner")<AgentRunner, AgentRunnerService>() {}

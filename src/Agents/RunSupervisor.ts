@@ -1,0 +1,227 @@
+/**
+ * The lifecycle of runs: validation, one supervised fiber per run, gap-free `seq`, timeouts, cancellation, shutdown
+ * and the bounded event buffer the RPC stream drains.
+ */
+import { Cause, Chunk, Clock, Deferred, Duration, Effect, Exit, Fiber, Mailbox, Option, type Scope, Stream } from "effect"
+import type { KnownAgent } from "../Config/ConfigSchema.js"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
+import type { AgentEvent } from "../Domain/AgentEvent.js"
+import { RunId, type RunMode } from "../Domain/Ids.js"
+import {
+  AgentFailed,
+  AgentNotAllowed,
+  InvalidRequest,
+  RunCancelled,
+  type RunError,
+  RunNotFound,
+  RunTimedOut
+} from "../Domain/RunError.js"
+import type { StartRun } from "../Domain/RunSpec.js"
+import { RunSummary } from "../Domain/ServerInfo.js"
+import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
+import { agentFor } from "./Agent.js"
+import { type AgentOutput, stamp } from "./AgentOutput.js"
+import { type AgentJob, AgentRunner } from "./AgentRunner.js"
+import * as InlineRunner from "./InlineRunner.js"
+
+export interface StartedRun {
+  readonly runId: RunId
+  /** The run's numbered events; fails with the run's `RunError`, ends after `RunCompleted`. */
+  readonly events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>
+}
+
+export interface RunsSnapshot {
+  readonly runs: ReadonlyArray<RunSummary>
+  /** Runs that ended with `RunCompleted` since the gateway started. */
+  readonly completed: number
+  /** Runs that ended any other way (errors, timeouts, cancellations). */
+  readonly failed: number
+}
+
+interface ActiveRun {
+  readonly runId: RunId
+  readonly agent: KnownAgent
+  readonly mode: RunMode
+  readonly startedAt: number
+  state: "queued" | "running"
+  /** Why an interruption stopped the run: a client (CancelRun, disconnect) unless shutdown says otherwise. */
+  stopReason: "client" | "shutdown"
+  /** Completed right after the fork, so `cancel` never sees a run without its fiber. */
+  readonly fiber: Deferred.Deferred<Fiber.RuntimeFiber<void>>
+}
+
+const isCompleted = (output: AgentOutput): boolean => output._tag === "RunCompleted"
+
+export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/RunSupervisor", {
+  scoped: Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const providers = yield* ProviderRegistry.ProviderRegistry
+    const runner = yield* AgentRunner
+
+    const active = new Map<string, ActiveRun>()
+    let accepting = true
+    let completedCount = 0
+    let failedCount = 0
+
+    /** Everything a run may be refused for, checked before anything starts. */
+    const accept = Effect.fnUntraced(function*(spec: StartRun) {
+      if (!accepting) return yield* new InvalidRequest({ reason: "gateway is shutting down" })
+      const requested = spec.agent ?? config.acp.defaultAgent
+      const agent = config.acp.allowedAgents.find((allowed) => allowed === requested)
+      if (agent === undefined) {
+        return yield* new AgentNotAllowed({ agent: requested, allowed: config.acp.allowedAgents })
+      }
+      const refusal = agentFor(agent).validate(spec)
+      if (Option.isSome(refusal)) return yield* refusal.value
+      const model = yield* providers.resolve(spec.model)
+      return { agent, model }
+    })
+
+    /** Completes the run's mailbox and its bookkeeping; runs exactly once, as the run fiber's exit handler. */
+    const finish = (run: ActiveRun, events: Mailbox.Mailbox<AgentEvent, RunError>, exit: Exit.Exit<void, RunError>) =>
+      Effect.suspend(() => {
+        active.delete(run.runId)
+        if (Exit.isSuccess(exit)) {
+          completedCount++
+          return events.end
+        }
+        failedCount++
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure)) return events.fail(failure.value)
+        if (Cause.isInterruptedOnly(exit.cause)) {
+          return events.fail(new RunCancelled({ runId: run.runId, reason: run.stopReason }))
+        }
+        return Effect.zipRight(
+          Effect.logError("run died", exit.cause),
+          events.fail(new AgentFailed({ runId: run.runId, reason: "internal error" }))
+        )
+      }).pipe(Effect.asVoid)
+
+    /** The run's fiber: numbers the runner's outputs into the mailbox (suspending when it is full). */
+    const supervise = (
+      run: ActiveRun,
+      job: AgentJob,
+      events: Mailbox.Mailbox<AgentEvent, RunError>,
+      timeoutMs: number
+    ): Effect.Effect<void> => {
+      let seq = 0
+      let sawCompleted = false
+      const emit = (outputs: Chunk.Chunk<AgentOutput>) =>
+        Effect.flatMap(Clock.currentTimeMillis, (at) => {
+          const numbered = Chunk.map(outputs, (output, index) => {
+            switch (output._tag) {
+              case "RunQueued":
+                break
+              case "RunCompleted":
+                sawCompleted = true
+                return stamp({ ...output, durationMs: at - run.startedAt }, run.runId, seq + index, at)
+              default:
+                run.state = "running"
+            }
+            return stamp(output, run.runId, seq + index, at)
+          })
+          // `seq` advances only once the events are buffered; after an interruption nothing else is numbered.
+          return Effect.map(events.offerAll(numbered), () => {
+            seq += numbered.length
+          })
+        })
+      return runner.execute(job).pipe(
+        Stream.takeUntil(isCompleted),
+        Stream.runForEachChunk(emit),
+        Effect.zipRight(Effect.suspend(() =>
+          sawCompleted
+            ? Effect.void
+            : Effect.fail(new AgentFailed({ runId: run.runId, reason: "the agent stopped without completing" }))
+        )),
+        Effect.timeoutFail({
+          duration: Duration.millis(timeoutMs),
+          onTimeout: () => new RunTimedOut({ runId: run.runId, timeoutMs })
+        }),
+        Effect.onExit((exit) => finish(run, events, exit)),
+        // The mailbox carries the error to the client; the fiber itself ends quietly.
+        Effect.ignore,
+        Effect.withSpan("RunSupervisor.run", { attributes: { runId: run.runId, agent: run.agent } })
+      )
+    }
+
+    const start: (spec: StartRun) => Effect.Effect<StartedRun, RunError, Scope.Scope> = Effect.fn(
+      "RunSupervisor.start"
+    )(function*(spec: StartRun) {
+      const { agent, model } = yield* accept(spec)
+      const scope = yield* Effect.scope
+      const runId = RunId.make(crypto.randomUUID())
+      const events = yield* Mailbox.make<AgentEvent, RunError>({ capacity: config.runs.eventBuffer })
+      const run: ActiveRun = {
+        runId,
+        agent,
+        mode: spec.mode,
+        startedAt: yield* Clock.currentTimeMillis,
+        state: "queued",
+        stopReason: "client",
+        fiber: yield* Deferred.make<Fiber.RuntimeFiber<void>>()
+      }
+      const job: AgentJob = { runId, agent, spec, model }
+      // Registered and forked together: an interrupted `start` leaves no run behind.
+      yield* Effect.uninterruptible(Effect.gen(function*() {
+        active.set(runId, run)
+        const fiber = yield* Effect.forkIn(supervise(run, job, events, spec.timeoutMs ?? config.runs.defaultTimeoutMs), scope)
+        yield* Deferred.succeed(run.fiber, fiber)
+      }))
+      yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
+      return { runId, events }
+    })
+
+    const stop = (run: ActiveRun, reason: ActiveRun["stopReason"]) =>
+      Effect.suspend(() => {
+        run.stopReason = reason
+        return Effect.flatMap(Deferred.await(run.fiber), Fiber.interrupt)
+      }).pipe(Effect.asVoid)
+
+    const stopAll = (reason: ActiveRun["stopReason"]) =>
+      Effect.suspend(() =>
+        Effect.forEach([...active.values()], (run) => stop(run, reason), { concurrency: "unbounded", discard: true })
+      )
+
+    /** Interrupts the run; its events fail with `RunCancelled{reason: "client"}` before this returns. */
+    const cancel = Effect.fn("RunSupervisor.cancel")(function*(runId: string) {
+      const run = active.get(runId)
+      if (run === undefined) return yield* new RunNotFound({ runId })
+      yield* stop(run, "client")
+    })
+
+    const snapshot: Effect.Effect<RunsSnapshot> = Effect.sync(() => ({
+      runs: Array.from(active.values(), (run) =>
+        new RunSummary({
+          runId: run.runId,
+          agent: run.agent,
+          mode: run.mode,
+          state: run.state,
+          startedAt: run.startedAt
+        })),
+      completed: completedCount,
+      failed: failedCount
+    }))
+
+    /** Refuses new runs, waits up to `graceMs` for the active ones, then cancels the rest with reason "shutdown". */
+    const shutdown = Effect.fn("RunSupervisor.shutdown")(function*(graceMs: number) {
+      accepting = false
+      const fibers = yield* Effect.forEach([...active.values()], (run) => Deferred.await(run.fiber))
+      yield* Effect.forEach(fibers, Fiber.await, { concurrency: "unbounded", discard: true }).pipe(
+        Effect.timeout(Duration.millis(graceMs)),
+        Effect.ignore
+      )
+      yield* stopAll("shutdown")
+    })
+
+    // No run outlives the supervisor, whatever scope its client gave it.
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        accepting = false
+        return stopAll("shutdown")
+      })
+    )
+
+    return { start, cancel, snapshot, shutdown } as const
+  }),
+  dependencies: [ProviderRegistry.layer, InlineRunner.layer]
+}) {}
