@@ -1,0 +1,97 @@
+/**
+ * What a client may send over the WebSocket, checked before @effect/rpc sees it: the RPC server
+ * trusts its input (a missing `headers` or a non-numeric `id` made it hang or crash in a spike), so
+ * every frame is validated here and bad ones get a precise answer instead.
+ */
+import { Either, ParseResult, Schema } from "effect"
+import type { FromClientEncoded } from "@effect/rpc/RpcMessage"
+
+/** @effect/rpc turns ids into BigInt: only decimal integers are valid. */
+export const RequestId = Schema.String.pipe(Schema.pattern(/^(0|[1-9][0-9]{0,19})$/)).annotations({
+  description: "a decimal integer string, e.g. \"1\""
+})
+
+const Header = Schema.mutable(Schema.Tuple(
+  Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)),
+  Schema.String.pipe(Schema.maxLength(16_384))
+))
+
+const RequestFrame = Schema.Struct({
+  _tag: Schema.Literal("Request"),
+  id: RequestId,
+  tag: Schema.String.pipe(Schema.maxLength(128)),
+  payload: Schema.optionalWith(Schema.Unknown, { default: () => ({}), exact: true }),
+  headers: Schema.optionalWith(Schema.Array(Header).pipe(Schema.maxItems(64)), { default: () => [], exact: true }),
+  traceId: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(64)), { exact: true }),
+  spanId: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(64)), { exact: true }),
+  sampled: Schema.optionalWith(Schema.Boolean, { exact: true })
+})
+
+const ClientFrame = Schema.Union(
+  RequestFrame,
+  Schema.Struct({ _tag: Schema.Literal("Ack"), requestId: RequestId }),
+  Schema.Struct({ _tag: Schema.Literal("Interrupt"), requestId: RequestId }),
+  Schema.Struct({ _tag: Schema.Literal("Ping") }),
+  Schema.Struct({ _tag: Schema.Literal("Eof") })
+)
+
+/** Frames per WebSocket message when a client batches them in a JSON array. */
+export const MaxBatch = 256
+
+export type ParsedFrame =
+  | { readonly _tag: "Valid"; readonly frame: FromClientEncoded }
+  /** `requestId` is set when the bad frame was a request whose id could be read: only that request fails. */
+  | { readonly _tag: "Invalid"; readonly requestId: string | undefined; readonly message: string }
+
+const decodeFrame = Schema.decodeUnknownEither(ClientFrame, { onExcessProperty: "error", errors: "first" })
+const isRequestId = Schema.is(RequestId)
+
+const describe = (error: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (issue === undefined) return "invalid frame"
+  return issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
+}
+
+const expected = "expected {\"_tag\":\"Request\",\"id\":\"1\",\"tag\":\"Status\",\"payload\":{},\"headers\":[]}, " +
+  "or an Ack, Interrupt, Ping or Eof frame"
+
+const parseOne = (value: unknown, knownTags: ReadonlySet<string>): ParsedFrame => {
+  const requestId = typeof value === "object" && value !== null && "_tag" in value && value._tag === "Request" &&
+      "id" in value && isRequestId(value.id)
+    ? value.id
+    : undefined
+  const decoded = decodeFrame(value)
+  if (Either.isLeft(decoded)) {
+    const tag = typeof value === "object" && value !== null && "_tag" in value ? value._tag : undefined
+    const known = tag === "Request" || tag === "Ack" || tag === "Interrupt" || tag === "Ping" || tag === "Eof"
+    return { _tag: "Invalid", requestId, message: known ? `invalid ${String(tag)} frame: ${describe(decoded.left)}` : expected }
+  }
+  const frame = decoded.right
+  if (frame._tag === "Request" && !knownTags.has(frame.tag)) {
+    return {
+      _tag: "Invalid",
+      requestId,
+      message: `unknown RPC "${frame.tag}" (known: ${[...knownTags].join(", ")})`
+    }
+  }
+  return { _tag: "Valid", frame }
+}
+
+/** Parses one text message: a frame, or a JSON array of frames. */
+export const parseMessage = (text: string, knownTags: ReadonlySet<string>): ReadonlyArray<ParsedFrame> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return [{
+      _tag: "Invalid",
+      requestId: undefined,
+      message: `malformed JSON: ${error instanceof Error ? error.message : String(error)}`
+    }]
+  }
+  if (!Array.isArray(json)) return [parseOne(json, knownTags)]
+  if (json.length > MaxBatch) {
+    return [{ _tag: "Invalid", requestId: undefined, message: `batch of ${json.length} frames exceeds ${MaxBatch}` }]
+  }
+  return json.map((value: unknown) => parseOne(value, knownTags))
+}

@@ -1,0 +1,61 @@
+/**
+ * The gateway program shared by `node dist/main.js` and `openclaw gateway`: the composed layers,
+ * command-line overrides, and the exit codes (2 for configuration and start-up errors).
+ */
+import { Cause, Effect, Exit, Layer, Option } from "effect"
+import { RunSupervisor } from "../Agents/RunSupervisor.js"
+import { GatewayStartupError } from "../Auth/GatewayAuth.js"
+import { ConfigError } from "../Config/ConfigLoader.js"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
+import { GatewayServer } from "./GatewayServer.js"
+
+export interface GatewayOptions {
+  /** `--config PATH`; none means the usual lookup. */
+  readonly config: Option.Option<string>
+  readonly port: Option.Option<number>
+  readonly bind: Option.Option<string>
+}
+
+export const noOverrides: GatewayOptions = { config: Option.none(), port: Option.none(), bind: Option.none() }
+
+/** The config from file (or defaults) with `--port` / `--bind` applied on top. */
+export const configLayer = (options: GatewayOptions): Layer.Layer<GatewayConfig, ConfigError> =>
+  Layer.effect(
+    GatewayConfig,
+    Effect.map(GatewayConfig, ({ config, file }) => ({
+      file,
+      config: {
+        ...config,
+        gateway: {
+          ...config.gateway,
+          port: Option.getOrElse(options.port, () => config.gateway.port),
+          bind: Option.getOrElse(options.bind, () => config.gateway.bind)
+        }
+      }
+    }))
+  ).pipe(Layer.provide(GatewayConfig.layer(options.config)))
+
+/** Everything the gateway runs, given its config. */
+export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunSupervisor.Default))
+
+/** Exit code for a gateway that stopped: 2 when it refused to start because of its configuration. */
+export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
+  if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) return 0
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) && (failure.value instanceof ConfigError || failure.value instanceof GatewayStartupError)
+    ? 2
+    : 1
+}
+
+/** Runs until interrupted (SIGINT/SIGTERM through `NodeRuntime.runMain`). */
+export const runGateway = (options: GatewayOptions) =>
+  Layer.launch(GatewayLive.pipe(Layer.provide(configLayer(options)))).pipe(
+    Effect.tapErrorCause((cause) =>
+      Effect.sync(() => {
+        const failure = Cause.failureOption(cause)
+        process.stderr.write(
+          `openclaw gateway: ${Option.isSome(failure) ? failure.value.message : Cause.pretty(cause)}\n`
+        )
+      })
+    )
+  )

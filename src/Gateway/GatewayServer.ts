@@ -1,0 +1,146 @@
+/**
+ * The listener: one Node HTTP server that answers plain HTTP (`GET /healthz`) through an Effect
+ * HttpRouter and upgrades `/` to the RPC WebSocket after checking the Bearer token (401 before any
+ * upgrade). Owns graceful shutdown: stop accepting, let runs finish within the grace period, cancel
+ * the rest, then close sockets with 1001.
+ */
+import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { RpcServer } from "@effect/rpc"
+import { Effect, Runtime, Schedule } from "effect"
+import * as http from "node:http"
+import type { Duplex } from "node:stream"
+import { WebSocketServer } from "ws"
+import { RunSupervisor } from "../Agents/RunSupervisor.js"
+import { SubprotocolName } from "../Auth/BearerToken.js"
+import { GatewayAuth, GatewayStartupError } from "../Auth/GatewayAuth.js"
+import { SessionTokens } from "../Auth/SessionTokens.js"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
+import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
+import { version } from "../Version.js"
+import { makeHandlers } from "./RpcHandlers.js"
+import { CloseCode, RpcWebSocket } from "./RpcWebSocket.js"
+
+export interface ListenAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/** Answers an upgrade request without upgrading it. */
+const refuseUpgrade = (socket: Duplex, status: number, message: string, extraHeaders: ReadonlyArray<string> = []) => {
+  const body = JSON.stringify({ error: http.STATUS_CODES[status], message })
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
+      "Content-Type: application/json",
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      "Connection: close",
+      ...extraHeaders,
+      "",
+      body
+    ].join("\r\n")
+  )
+}
+
+const httpApp = HttpRouter.empty.pipe(
+  HttpRouter.get("/healthz", HttpServerResponse.json({ status: "ok", version })),
+  HttpRouter.get(
+    "/",
+    HttpServerResponse.json({ error: "Upgrade Required", message: "connect with a WebSocket client to this URL" }, {
+      status: 426,
+      headers: { upgrade: "websocket" }
+    })
+  )
+)
+
+export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/GatewayServer", {
+  scoped: Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const auth = yield* GatewayAuth
+    const sockets = yield* RpcWebSocket
+    const supervisor = yield* RunSupervisor
+    const runSync = Runtime.runSync(yield* Effect.runtime<never>())
+    let closing = false
+
+    const server = http.createServer()
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.acp.codex.maxMessageSize,
+      // Compression multiplies memory per connection and invites decompression bombs: off.
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (offered) => (offered.has(SubprotocolName) ? SubprotocolName : false)
+    })
+
+    yield* Effect.async<void, GatewayStartupError>((resume) => {
+      const onError = (error: NodeJS.ErrnoException) =>
+        resume(
+          new GatewayStartupError({
+            reason: error.code === "EADDRINUSE"
+              ? `${config.gateway.bind}:${config.gateway.port} is already in use: is another gateway running? ` +
+                "(try `openclaw status`, or set gateway.port / --port)"
+              : `cannot listen on ${config.gateway.bind}:${config.gateway.port}: ${error.message}`
+          })
+        )
+      server.once("error", onError)
+      server.listen(config.gateway.port, config.gateway.bind, () => {
+        server.off("error", onError)
+        resume(Effect.void)
+      })
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+    )
+    const bound = server.address()
+    const address: ListenAddress = typeof bound === "object" && bound !== null
+      ? { host: bound.address, port: bound.port }
+      : { host: config.gateway.bind, port: config.gateway.port }
+    const hostForUrl = address.host.includes(":") ? `[${address.host}]` : address.host
+
+    const handlers = yield* makeHandlers(`${hostForUrl}:${address.port}`)
+    yield* RpcServer.make(GatewayRpcs).pipe(
+      Effect.provide(handlers),
+      Effect.provideService(RpcServer.Protocol, sockets.protocol),
+      Effect.interruptible,
+      Effect.forkScoped
+    )
+
+    server.on("request", yield* NodeHttpServer.makeHandler(httpApp))
+    server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on("error", () => socket.destroy())
+      if (closing) return refuseUpgrade(socket, 503, "the gateway is shutting down")
+      const path = new URL(request.url ?? "/", "http://gateway").pathname
+      if (path !== "/") return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}; connect to /`)
+      const verdict = auth.checkHandshake(request.headers)
+      if (verdict._tag === "Rejected") {
+        return refuseUpgrade(socket, 401, verdict.reason, ["WWW-Authenticate: Bearer realm=\"openclaw\""])
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        runSync(sockets.accept(ws, verdict.principal, request.socket.remoteAddress ?? "unknown"))
+      })
+    })
+
+    yield* Effect.logInfo(`openclaw gateway ${version} listening on ws://${hostForUrl}:${address.port}`)
+
+    // Graceful shutdown, first of this service's finalizers to run (added last).
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        closing = true
+        yield* Effect.logInfo("shutting down: no new connections, waiting for runs")
+        yield* supervisor.shutdown(config.gateway.shutdownGraceMs)
+        // Let the handlers write the cancelled runs' final answers before the sockets close.
+        yield* sockets.idle.pipe(
+          Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (idle) => idle }),
+          Effect.timeoutOption("2 seconds")
+        )
+        yield* sockets.closeAll(CloseCode.goingAway, "gateway shutting down")
+      })
+    )
+
+    return { address, url: `ws://${hostForUrl}:${address.port}` } as const
+  }),
+  dependencies: [RpcWebSocket.Default, GatewayAuth.Default, SessionTokens.Default]
+}) {}

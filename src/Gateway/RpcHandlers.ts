@@ -1,0 +1,57 @@
+/** The handlers of `GatewayRpcs`: thin adapters from RPC requests to the run supervisor and session tokens. */
+import { Clock, Effect, Option } from "effect"
+import { RunSupervisor } from "../Agents/RunSupervisor.js"
+import { SessionTokens } from "../Auth/SessionTokens.js"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
+import { ConnectionId } from "../Domain/Ids.js"
+import { GatewayStatus, ProtocolVersion, ServerInfo } from "../Domain/ServerInfo.js"
+import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
+import { version } from "../Version.js"
+import { RpcWebSocket } from "./RpcWebSocket.js"
+
+/** Builds the handlers once the listener knows its address (reported by `Status`). */
+export const makeHandlers = (listen: string) =>
+  GatewayRpcs.toHandlersContext(Effect.gen(function*() {
+    const { config, file } = yield* GatewayConfig
+    const supervisor = yield* RunSupervisor
+    const sessions = yield* SessionTokens
+    const sockets = yield* RpcWebSocket
+    const startedAt = yield* Clock.currentTimeMillis
+
+    return GatewayRpcs.of({
+      Connect: (_hello, { clientId }) =>
+        Effect.gen(function*() {
+          const principal = sockets.connection(clientId)?.principal.name ?? "anonymous"
+          const session = yield* sessions.issue({ sid: String(clientId), sub: principal })
+          return new ServerInfo({
+            name: "openclaw-gateway",
+            version,
+            protocolVersion: ProtocolVersion,
+            connectionId: ConnectionId.make(String(clientId)),
+            sessionToken: session.token,
+            sessionExpiresAt: session.expiresAt,
+            allowedAgents: config.acp.allowedAgents,
+            defaultAgent: config.acp.defaultAgent,
+            serverTime: yield* Clock.currentTimeMillis
+          })
+        }),
+      StartRun: (spec) => Effect.map(supervisor.start(spec), (run) => run.events),
+      CancelRun: ({ runId }) => supervisor.cancel(runId),
+      Status: () =>
+        Effect.gen(function*() {
+          const snapshot = yield* supervisor.snapshot
+          return new GatewayStatus({
+            version,
+            protocolVersion: ProtocolVersion,
+            pid: process.pid,
+            uptimeMs: (yield* Clock.currentTimeMillis) - startedAt,
+            listen,
+            configFile: Option.getOrNull(file),
+            connections: yield* sockets.connectionCount,
+            runs: snapshot.runs,
+            runsCompleted: snapshot.completed,
+            runsFailed: snapshot.failed
+          })
+        })
+    })
+  }))

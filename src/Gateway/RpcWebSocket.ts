@@ -1,0 +1,197 @@
+/**
+ * The @effect/rpc server protocol over `ws` connections, owned by us rather than taken from
+ * `RpcServer.layerProtocolWebsocket` so that the gateway decides what the library cannot:
+ * every inbound frame is validated (ClientFrame), messages of one connection are handled in order,
+ * upgrade headers are NOT merged into message headers, dead peers are dropped by heartbeat, and
+ * shutdown closes sockets with 1001.
+ */
+import { RpcServer } from "@effect/rpc"
+import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessage"
+import { Clock, Effect, FiberSet, Mailbox, Queue, Schedule } from "effect"
+import type { WebSocket } from "ws"
+import type { Principal } from "../Auth/GatewayAuth.js"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
+import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
+import { parseMessage } from "./ClientFrame.js"
+
+export interface ConnectionInfo {
+  readonly id: number
+  readonly principal: Principal
+  readonly remoteAddress: string
+  readonly connectedAt: number
+}
+
+interface Connection {
+  readonly info: ConnectionInfo
+  readonly ws: WebSocket
+  readonly inbox: Queue.Queue<string>
+  /** Request ids with a response still to come: a second request with the same id is refused. */
+  readonly active: Set<string>
+  missedPongs: number
+}
+
+/** Close codes the gateway uses. */
+export const CloseCode = {
+  goingAway: 1001,
+  unsupportedData: 1003,
+  policyViolation: 1008
+} as const
+
+const protocolError = (message: string) => ({ _tag: "ProtocolError", name: "ProtocolError", message })
+
+export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWebSocket", {
+  scoped: Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const knownTags: ReadonlySet<string> = new Set(GatewayRpcs.requests.keys())
+    const connections = new Map<number, Connection>()
+    const disconnects = yield* Mailbox.make<number>()
+    const runFork = yield* FiberSet.makeRuntime<never>()
+    let nextId = 0
+    let writeRequest: (clientId: number, message: FromClientEncoded) => Effect.Effect<void> = () => Effect.void
+
+    const sendRaw = (connection: Connection, message: FromServerEncoded | ReturnType<typeof defectFrame>) => {
+      if (connection.ws.readyState !== connection.ws.OPEN) return
+      let text: string
+      try {
+        text = JSON.stringify(message)
+      } catch (cause) {
+        text = JSON.stringify(defectFrame(`cannot encode response: ${String(cause)}`))
+      }
+      connection.ws.send(text)
+    }
+
+    const defectFrame = (message: string) => ({ _tag: "Defect", defect: protocolError(message) }) as const
+    const requestFailure = (requestId: string, message: string) => ({
+      _tag: "Exit",
+      requestId,
+      exit: { _tag: "Failure", cause: { _tag: "Die", defect: protocolError(message) } }
+    }) as const
+
+    const protocol = yield* RpcServer.Protocol.make((write) => {
+      writeRequest = write
+      return Effect.succeed({
+        disconnects,
+        send: (clientId: number, response: FromServerEncoded) =>
+          Effect.sync(() => {
+            const connection = connections.get(clientId)
+            if (connection === undefined) return
+            if (response._tag === "Exit") connection.active.delete(response.requestId)
+            sendRaw(connection, response)
+          }),
+        end: () => Effect.void,
+        clientIds: Effect.sync(() => new Set(connections.keys())),
+        initialMessage: Effect.succeedNone,
+        supportsAck: true,
+        supportsTransferables: false,
+        supportsSpanPropagation: true
+      })
+    })
+
+    /** Handles one text message of a connection; runs in the connection's single inbox fiber. */
+    const handleMessage = (connection: Connection, text: string): Effect.Effect<void> =>
+      Effect.forEach(parseMessage(text, knownTags), (parsed) => {
+        if (parsed._tag === "Invalid") {
+          return Effect.sync(() =>
+            parsed.requestId !== undefined && !connection.active.has(parsed.requestId)
+              ? sendRaw(connection, requestFailure(parsed.requestId, parsed.message))
+              : sendRaw(connection, defectFrame(parsed.message))
+          )
+        }
+        const frame = parsed.frame
+        if (frame._tag === "Ping") {
+          return Effect.sync(() => sendRaw(connection, { _tag: "Pong" }))
+        }
+        if (frame._tag === "Request") {
+          if (connection.active.has(frame.id)) {
+            return Effect.sync(() => sendRaw(connection, defectFrame(`request id ${frame.id} is already in use`)))
+          }
+          connection.active.add(frame.id)
+        }
+        return writeRequest(connection.info.id, frame)
+      }, { discard: true })
+
+    /** Takes over an upgraded socket until it closes. */
+    const accept = (ws: WebSocket, principal: Principal, remoteAddress: string): Effect.Effect<ConnectionInfo> =>
+      // Synchronous (run with runSync in the upgrade callback) so no message can arrive before the listeners.
+      Effect.gen(function*() {
+        const info: ConnectionInfo = {
+          id: nextId++,
+          principal,
+          remoteAddress,
+          connectedAt: yield* Clock.currentTimeMillis
+        }
+        const connection: Connection = {
+          info,
+          ws,
+          inbox: yield* Queue.unbounded<string>(),
+          active: new Set(),
+          missedPongs: 0
+        }
+        connections.set(info.id, connection)
+        const inboxFiber = runFork(
+          Queue.take(connection.inbox).pipe(
+            Effect.flatMap((text) => handleMessage(connection, text)),
+            Effect.forever
+          )
+        )
+        ws.on("message", (data, isBinary) => {
+          if (isBinary) {
+            sendRaw(connection, defectFrame("binary frames are not supported: send JSON text frames"))
+            return
+          }
+          Queue.unsafeOffer(connection.inbox, data.toString())
+        })
+        ws.on("pong", () => {
+          connection.missedPongs = 0
+        })
+        // Errors (oversize frame, invalid UTF-8) are answered by ws with a close frame; 'close' follows.
+        ws.on("error", (error) => {
+          runFork(Effect.logDebug(`connection ${info.id}: ${error.message}`))
+        })
+        ws.on("close", (code) => {
+          connections.delete(info.id)
+          runFork(
+            Effect.gen(function*() {
+              yield* Effect.logDebug(`connection ${info.id} closed (${code})`)
+              yield* inboxFiber.interruptAsFork(inboxFiber.id())
+              yield* Queue.shutdown(connection.inbox)
+              yield* disconnects.offer(info.id)
+            })
+          )
+        })
+        return info
+      })
+
+    // Heartbeat: a peer that misses two pongs in a row is terminated; its runs are interrupted.
+    yield* Effect.sync(() => {
+      for (const connection of connections.values()) {
+        if (connection.missedPongs >= 2) {
+          connection.ws.terminate()
+          continue
+        }
+        connection.missedPongs++
+        connection.ws.ping()
+      }
+    }).pipe(
+      Effect.repeat(Schedule.spaced(config.security.websocket.heartbeatInterval)),
+      Effect.forkScoped
+    )
+
+    const closeAll = (code: number, reason: string) =>
+      Effect.sync(() => {
+        for (const connection of connections.values()) connection.ws.close(code, reason)
+      })
+
+    yield* Effect.addFinalizer(() => closeAll(CloseCode.goingAway, "gateway shutting down"))
+
+    return {
+      protocol,
+      accept,
+      connection: (id: number): ConnectionInfo | undefined => connections.get(id)?.info,
+      connectionCount: Effect.sync(() => connections.size),
+      /** True when no connection has a request still waiting for its response. */
+      idle: Effect.sync(() => [...connections.values()].every((connection) => connection.active.size === 0)),
+      closeAll
+    } as const
+  })
+}) {}
