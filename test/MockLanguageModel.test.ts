@@ -1,0 +1,158 @@
+/** The mock provider: exact text, pacing on the TestClock, scripted tool calls and failures, usage. */
+import { AiError, type LanguageModel, type Response } from "@effect/ai"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Ref, Stream, TestClock } from "effect"
+import * as AgentTools from "../src/Agents/AgentTools.js"
+import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
+import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+
+type MockInput = NonNullable<NonNullable<NonNullable<OpenclawConfigInput["models"]>["providers"]>["mock"]>
+
+const mock = (input: MockInput) =>
+  MockLanguageModel.make(GatewayConfig.fromInput({ models: { providers: { mock: input } } }).config.models.providers.mock)
+
+const instant = { firstTokenDelayMs: 0, tokenDelayMs: 0 } as const
+
+const toolkit = AgentTools.declare([{ name: "shell", description: "run a command" }])
+
+const streamAll = (model: LanguageModel.Service, prompt: string) =>
+  model.streamText({ prompt, toolkit, disableToolCallResolution: true }).pipe(
+    Stream.runCollect,
+    Effect.map(Chunk.toReadonlyArray)
+  )
+
+const deltas = (parts: ReadonlyArray<Response.StreamPart<Record<string, never>>>) =>
+  parts.flatMap((part) => part.type === "text-delta" ? [part.delta] : [])
+
+describe("MockLanguageModel", () => {
+  it("tokenize keeps the whitespace after each word, so the tokens reassemble the text exactly", () => {
+    for (const text of ["", "  ", "one", "  lead and trail  ", "a\n\nb\tc  d", "Mock reply to \"x\": y. "]) {
+      expect(MockLanguageModel.tokenize(text).join("")).toBe(text)
+    }
+    expect(MockLanguageModel.tokenize("Hello, brave  new\nworld")).toEqual(["Hello, ", "brave  ", "new\n", "world"])
+  })
+
+  it.effect("streams the configured reply as word tokens that reassemble it exactly", () =>
+    Effect.gen(function*() {
+      const reply = "Hello, brave  new\nworld!  Bye."
+      const model = yield* mock({ ...instant, reply })
+      const parts = yield* streamAll(model, "say hello")
+      const tokens = deltas(parts)
+      expect(tokens).toEqual(["Hello, ", "brave  ", "new\n", "world!  ", "Bye."])
+      expect(tokens.join("")).toBe(reply)
+      expect(parts.map((part) => part.type)).toEqual([
+        "text-start",
+        ...tokens.map(() => "text-delta"),
+        "text-end",
+        "finish"
+      ])
+    }))
+
+  it.effect("by default quotes the prompt in a reply of several sentences", () =>
+    Effect.gen(function*() {
+      const model = yield* mock(instant)
+      const tokens = deltas(yield* streamAll(model, "What  is\nopenclaw?"))
+      const text = tokens.join("")
+      expect(text).toBe(MockLanguageModel.defaultReply("What  is\nopenclaw?"))
+      expect(text.startsWith("Mock reply to \"What is openclaw?\": ")).toBe(true)
+      expect(tokens.length).toBeGreaterThan(20)
+    }))
+
+  it.effect("waits firstTokenDelayMs, then tokenDelayMs between tokens, on the clock", () =>
+    Effect.gen(function*() {
+      const model = yield* mock({ reply: "a b c", firstTokenDelayMs: 100, tokenDelayMs: 20 })
+      const seen = yield* Ref.make<ReadonlyArray<string>>([])
+      const fiber = yield* model.streamText({ prompt: "go" }).pipe(
+        Stream.runForEach((part) =>
+          part.type === "text-delta" ? Ref.update(seen, (tokens) => [...tokens, part.delta]) : Effect.void
+        ),
+        Effect.fork
+      )
+      yield* TestClock.adjust(99)
+      expect(yield* Ref.get(seen)).toEqual([])
+      yield* TestClock.adjust(1)
+      expect(yield* Ref.get(seen)).toEqual(["a "])
+      yield* TestClock.adjust(19)
+      expect(yield* Ref.get(seen)).toEqual(["a "])
+      yield* TestClock.adjust(1)
+      expect(yield* Ref.get(seen)).toEqual(["a ", "b "])
+      yield* TestClock.adjust(20)
+      expect(yield* Ref.get(seen)).toEqual(["a ", "b ", "c"])
+      yield* Fiber.join(fiber)
+    }))
+
+  it.effect("emits the scripted tool calls after the text, then a finish part with usage", () =>
+    Effect.gen(function*() {
+      const model = yield* mock({
+        ...instant,
+        reply: "Let me look.",
+        toolCalls: [{ name: "shell", params: { command: "ls -la" } }, { name: "shell" }]
+      })
+      const parts = yield* streamAll(model, "list the files please")
+      expect(parts.map((part) => part.type)).toEqual([
+        "text-start",
+        "text-delta",
+        "text-delta",
+        "text-delta",
+        "text-end",
+        "tool-call",
+        "tool-call",
+        "finish"
+      ])
+      const calls = parts.flatMap((part) => part.type === "tool-call" ? [part] : [])
+      expect(calls.map(({ id, name, params }) => ({ id, name, params }))).toEqual([
+        { id: "mock-call-0", name: "shell", params: { command: "ls -la" } },
+        { id: "mock-call-1", name: "shell", params: {} }
+      ])
+      const finish = parts.at(-1)
+      expect(finish?.type === "finish" ? finish.reason : undefined).toBe("tool-calls")
+    }))
+
+  it.effect("reports usage: input = words of the prompt, output = tokens emitted", () =>
+    Effect.gen(function*() {
+      const model = yield* mock({ ...instant, reply: "one two three four" })
+      const parts = yield* streamAll(model, "  count   these five\nwords now ")
+      const finish = parts.at(-1)
+      expect(finish?.type).toBe("finish")
+      if (finish?.type !== "finish") return
+      expect(finish.reason).toBe("stop")
+      expect(finish.usage.inputTokens).toBe(5)
+      expect(finish.usage.outputTokens).toBe(4)
+      expect(finish.usage.totalTokens).toBe(9)
+    }))
+
+  it.effect("fails after `afterTokens` tokens with an HTTP error carrying the scripted status", () =>
+    Effect.gen(function*() {
+      const model = yield* mock({ ...instant, reply: "a b c d e", fail: { afterTokens: 2, status: 429, message: "slow down" } })
+      const seen: Array<string> = []
+      const error = yield* model.streamText({ prompt: "x" }).pipe(
+        Stream.runForEach((part) => Effect.sync(() => part.type === "text-delta" && seen.push(part.delta))),
+        Effect.flip
+      )
+      expect(seen).toEqual(["a ", "b "])
+      expect(error._tag).toBe("HttpResponseError")
+      if (error._tag !== "HttpResponseError") return
+      expect(error.response.status).toBe(429)
+      expect(error.description).toBe("slow down")
+    }))
+
+  it.effect("a scripted failure without status is an UnknownError with the message", () =>
+    Effect.gen(function*() {
+      const model = yield* mock({ ...instant, reply: "a b", fail: { afterTokens: 0 } })
+      const error = yield* Effect.flip(Stream.runDrain(model.streamText({ prompt: "x" })))
+      expect(error).toBeInstanceOf(AiError.UnknownError)
+      expect(error.description).toBe("scripted mock failure")
+    }))
+
+  it.effect("generateText returns the same text, tool calls and usage in one response", () =>
+    Effect.gen(function*() {
+      const reply = "Whole  answer\nhere."
+      const model = yield* mock({ ...instant, reply, toolCalls: [{ name: "shell", params: { command: "pwd" } }] })
+      const response = yield* model.generateText({ prompt: "two words", toolkit, disableToolCallResolution: true })
+      expect(response.text).toBe(reply)
+      expect(response.toolCalls.map((call) => [call.name, call.params])).toEqual([["shell", { command: "pwd" }]])
+      expect(response.usage.inputTokens).toBe(2)
+      expect(response.usage.outputTokens).toBe(3)
+    }))
+})
