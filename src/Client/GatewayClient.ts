@@ -1,0 +1,228 @@
+/**
+ * The typed client of the gateway for other Effect programs (and the `openclaw` CLI): `GatewayRpcs`
+ * over one WebSocket with the Bearer token on the upgrade, a keep-alive ping at the configured
+ * interval, and connection failures told apart (`GatewayUnreachable`, `TokenRejected`,
+ * `GatewayConnectionError`) instead of the RPC client's generic protocol error.
+ */
+import * as Socket from "@effect/platform/Socket"
+import { RpcClient, RpcSerialization } from "@effect/rpc"
+import { RpcClientError } from "@effect/rpc/RpcClientError"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
+import { defaultTokenFile, readTokenFile } from "../Auth/TokenFile.js"
+import type { AgentEvent } from "../Domain/AgentEvent.js"
+import type { RunId } from "../Domain/Ids.js"
+import type { RunError, RunNotFound } from "../Domain/RunError.js"
+import type { StartRun } from "../Domain/RunSpec.js"
+import { type GatewayStatus, ProtocolVersion, type ServerInfo } from "../Domain/ServerInfo.js"
+import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
+import { headerWebSocketConstructor, SocketErrorEvent } from "./HeaderWebSocket.js"
+
+/** Where the gateway listens when neither the options nor `OPENCLAW_GATEWAY_URL` say. */
+export const DefaultGatewayUrl = "ws://127.0.0.1:18789"
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/** Nothing answered at the URL (connection refused, unknown host, timeout) or the gateway is shutting down. */
+export class GatewayUnreachable extends Schema.TaggedError<GatewayUnreachable>()("GatewayUnreachable", {
+  url: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `cannot reach the openclaw gateway at ${this.url} (${this.reason}): ` +
+      "start it with `openclaw gateway` (or `npm start`), or point OPENCLAW_GATEWAY_URL / --url at it"
+  }
+}
+
+/** The gateway answered the upgrade with 401/403: the token is missing, wrong or from another gateway. */
+export class TokenRejected extends Schema.TaggedError<TokenRejected>()("TokenRejected", {
+  url: Schema.String,
+  status: Schema.Int,
+  /** The gateway's explanation, e.g. "invalid bearer token". */
+  reason: Schema.String,
+  /** Where the presented token came from, to say what to fix. */
+  tokenSource: Schema.String
+}) {
+  override get message() {
+    return `the gateway at ${this.url} refused the token (HTTP ${this.status}: ${this.reason}; token from ` +
+      `${this.tokenSource}): pass --token, set OPENCLAW_GATEWAY_TOKEN, or check the gateway's token file`
+  }
+}
+
+/** The connection opened but broke, or the gateway answered the upgrade with something unexpected. */
+export class GatewayConnectionError extends Schema.TaggedError<GatewayConnectionError>()("GatewayConnectionError", {
+  url: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `connection to the gateway at ${this.url} failed: ${this.reason}`
+  }
+}
+
+/** The client's own settings are unusable: a URL that is not ws(s)://, an unreadable token file. */
+export class GatewayClientConfigError extends Schema.TaggedError<GatewayClientConfigError>()(
+  "GatewayClientConfigError",
+  { reason: Schema.String }
+) {
+  override get message() {
+    return this.reason
+  }
+}
+
+export type GatewayClientError = GatewayUnreachable | TokenRejected | GatewayConnectionError
+
+// ---------------------------------------------------------------------------------------------
+// Service
+// ---------------------------------------------------------------------------------------------
+
+export interface GatewayClientOptions {
+  /** `ws://` or `wss://` URL; default `$OPENCLAW_GATEWAY_URL`, else `ws://127.0.0.1:18789`. */
+  readonly url?: string | undefined
+  /** Bearer token; default `$OPENCLAW_GATEWAY_TOKEN`, else the token file. */
+  readonly token?: string | Redacted.Redacted<string> | undefined
+  /** Token file read when no token is given; default `~/.openclaw/gateway.token`. */
+  readonly tokenFile?: string | undefined
+  /** Interval of the RPC-level ping (`acp.codex.keepAliveInterval`); default 30 seconds. */
+  readonly keepAliveInterval?: Duration.DurationInput | undefined
+  /** How long opening the WebSocket may take; default 10 seconds. */
+  readonly openTimeout?: Duration.DurationInput | undefined
+  /** Client name sent with `Connect`, for the gateway's logs. */
+  readonly clientName?: string | undefined
+}
+
+/** What `startRun` takes: the `StartRun` payload, `mode` optional (default "thread-bound"). */
+export type StartRunSpec = Exclude<ConstructorParameters<typeof StartRun>[0], void | undefined>
+
+export interface GatewayClientService {
+  readonly url: string
+  /** Opens the session (`Connect`) and keeps the answer for `serverInfo`. */
+  readonly connect: Effect.Effect<ServerInfo, GatewayClientError>
+  /** The last `Connect` answer, if any. */
+  readonly serverInfo: Effect.Effect<Option.Option<ServerInfo>>
+  /** Starts a run and streams its events; interrupting the stream interrupts the request (the gateway cancels it). */
+  readonly startRun: (spec: StartRunSpec) => Stream.Stream<AgentEvent, RunError | GatewayClientError>
+  readonly cancelRun: (runId: RunId) => Effect.Effect<void, RunNotFound | GatewayClientError>
+  readonly status: Effect.Effect<GatewayStatus, GatewayClientError>
+}
+
+interface ResolvedToken {
+  readonly token: Option.Option<Redacted.Redacted<string>>
+  /** Where it came from, for `TokenRejected`'s message. */
+  readonly source: string
+}
+
+const resolveUrl = Effect.fnUntraced(function*(explicit: string | undefined) {
+  const fromEnv = yield* Config.option(Config.string("OPENCLAW_GATEWAY_URL")).pipe(Effect.orDie)
+  const text = explicit ?? Option.getOrElse(Option.filter(fromEnv, (value) => value !== ""), () => DefaultGatewayUrl)
+  const parsed = URL.canParse(text) ? new URL(text) : undefined
+  if (parsed === undefined || (parsed.protocol !== "ws:" && parsed.protocol !== "wss:")) {
+    return yield* new GatewayClientConfigError({
+      reason: `invalid gateway URL ${JSON.stringify(text)}: expected ws://HOST:PORT or wss://HOST:PORT`
+    })
+  }
+  return text
+})
+
+const resolveToken = Effect.fnUntraced(function*(options: GatewayClientOptions) {
+  if (options.token !== undefined) {
+    const token = Redacted.isRedacted(options.token) ? options.token : Redacted.make(options.token)
+    return { token: Option.some(token), source: "the client options" } satisfies ResolvedToken
+  }
+  const fromEnv = yield* Config.option(Config.redacted("OPENCLAW_GATEWAY_TOKEN")).pipe(Effect.orDie)
+  const nonEmpty = Option.filter(fromEnv, (token) => Redacted.value(token) !== "")
+  if (Option.isSome(nonEmpty)) return { token: nonEmpty, source: "OPENCLAW_GATEWAY_TOKEN" } satisfies ResolvedToken
+  const file = options.tokenFile ?? defaultTokenFile()
+  const text = yield* readTokenFile(file).pipe(
+    Effect.mapError((error) => new GatewayClientConfigError({ reason: error.message }))
+  )
+  return text === undefined
+    ? { token: Option.none(), source: `nowhere (no token file at ${file})` } satisfies ResolvedToken
+    : { token: Option.some(Redacted.make(text)), source: `the token file ${file}` } satisfies ResolvedToken
+})
+
+/** Turns the RPC client's generic protocol error into what happened to the connection. */
+export const classifyClientError = (url: string, tokenSource: string) =>
+(error: RpcClientError): GatewayClientError => {
+  const cause = error.cause
+  if (Socket.isSocketError(cause)) {
+    if (cause.reason === "OpenTimeout") return new GatewayUnreachable({ url, reason: "timed out opening the WebSocket" })
+    if (cause.reason === "Open") {
+      const failure = cause.cause instanceof SocketErrorEvent ? cause.cause.failure : undefined
+      const status = failure?.status
+      if (status === 401 || status === 403) {
+        return new TokenRejected({ url, status, reason: failure?.detail ?? "unauthorized", tokenSource })
+      }
+      if (status === 503) {
+        return new GatewayUnreachable({ url, reason: failure?.detail ?? "the gateway is shutting down" })
+      }
+      if (status !== undefined) return new GatewayConnectionError({ url, reason: failure?.message ?? `HTTP ${status}` })
+      return new GatewayUnreachable({ url, reason: failure?.code ?? failure?.message ?? "connection failed" })
+    }
+    if (cause.reason === "Close") {
+      return new GatewayConnectionError({
+        url,
+        reason: `the connection closed (code ${cause.code}${cause.closeReason ? `: ${cause.closeReason}` : ""})`
+      })
+    }
+    return new GatewayConnectionError({ url, reason: cause.message })
+  }
+  return new GatewayConnectionError({ url, reason: error.message })
+}
+
+/** Builds the client; its WebSocket lives (and reconnects) until the scope closes. */
+export const make = Effect.fnUntraced(function*(options: GatewayClientOptions = {}) {
+  const url = yield* resolveUrl(options.url)
+  const { source, token } = yield* resolveToken(options)
+  const headers: Record<string, string> = Option.match(token, {
+    onNone: () => ({}),
+    onSome: (value) => ({ authorization: `Bearer ${Redacted.value(value)}` })
+  })
+
+  const socket = yield* Socket.makeWebSocket(url, { openTimeout: options.openTimeout ?? Duration.seconds(10) }).pipe(
+    Effect.provideService(Socket.WebSocketConstructor, headerWebSocketConstructor(headers))
+  )
+  const protocol = yield* RpcClient.makeProtocolSocket().pipe(
+    Effect.provideService(Socket.Socket, socket),
+    Effect.provideService(RpcSerialization.RpcSerialization, RpcSerialization.json)
+  )
+  const client = yield* RpcClient.make(GatewayRpcs).pipe(Effect.provideService(RpcClient.Protocol, protocol))
+
+  // The RPC client pings every 10 s on its own (hard-coded) and fails the socket when a Pong is
+  // missing. This ping follows the configured interval; its Pongs also reach that pinger, which
+  // only ever counts them as signs of life.
+  const write = yield* socket.writer
+  yield* write(JSON.stringify({ _tag: "Ping" })).pipe(
+    Effect.delay(options.keepAliveInterval ?? Duration.seconds(30)),
+    Effect.ignore,
+    Effect.forever,
+    Effect.interruptible,
+    Effect.forkScoped
+  )
+
+  const classify = classifyClientError(url, source)
+  const failClassified = (error: RpcClientError) => Effect.fail(classify(error))
+  const serverInfo = yield* Ref.make(Option.none<ServerInfo>())
+
+  const connect = client.Connect({ client: options.clientName ?? "openclaw-client", protocolVersion: ProtocolVersion })
+    .pipe(
+      Effect.catchTag("RpcClientError", failClassified),
+      Effect.tap((info) => Ref.set(serverInfo, Option.some(info))),
+      Effect.withSpan("GatewayClient.connect")
+    )
+
+  return GatewayClient.of({
+    url,
+    connect,
+    serverInfo: Ref.get(serverInfo),
+    startRun: (spec) => client.StartRun(spec).pipe(Stream.catchTag("RpcClientError", (error) => Stream.fail(classify(error)))),
+    cancelRun: (runId) => client.CancelRun({ runId }).pipe(Effect.catchTag("RpcClientError", failClassified)),
+    status: client.Status({}).pipe(Effect.catchTag("RpcClientError", failClassified))
+  })
+})
+
+export class GatewayClient extends Context.Tag("openclaw/GatewayClient")<GatewayClient, GatewayClientService>() {
+  /** The client as a layer; fails only on unusable settings (the connection is opened lazily by calls). */
+  static readonly layer = (options: GatewayClientOptions = {}): Layer.Layer<GatewayClient, GatewayClientConfigError> =>
+    Layer.scoped(GatewayClient, make(options))
+}
