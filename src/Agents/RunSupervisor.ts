@@ -164,7 +164,11 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       // Registered and forked together: an interrupted `start` leaves no run behind.
       yield* Effect.uninterruptible(Effect.gen(function*() {
         active.set(runId, run)
-        const fiber = yield* Effect.forkIn(supervise(run, job, events, spec.timeoutMs ?? config.runs.defaultTimeoutMs), scope)
+        // A fork inherits the parent's interruptibility: the run itself must stay interruptible.
+        const fiber = yield* Effect.forkIn(
+          Effect.interruptible(supervise(run, job, events, spec.timeoutMs ?? config.runs.defaultTimeoutMs)),
+          scope
+        )
         yield* Deferred.succeed(run.fiber, fiber)
       }))
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
