@@ -210,7 +210,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const shutdown = Effect.fn("RunSupervisor.shutdown")(function*(graceMs: number) {
       accepting = false
       const fibers = yield* Effect.forEach([...active.values()], (run) => Deferred.await(run.fiber))
-      yield* Effect.forEach(fibers, Fiber.await, { concurrency: "unbounded", discard: true }).pipe(
+      // Shutdown runs in a finalizer (uninterruptible): the wait must be interruptible for the timeout to cut it.
+      yield* Effect.interruptible(Effect.forEach(fibers, Fiber.await, { concurrency: "unbounded", discard: true })).pipe(
         Effect.timeout(Duration.millis(graceMs)),
         Effect.ignore
       )

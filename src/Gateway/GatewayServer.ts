@@ -134,6 +134,7 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
         // Let the handlers write the cancelled runs' final answers before the sockets close.
         yield* sockets.idle.pipe(
           Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (idle) => idle }),
+          Effect.interruptible,
           Effect.timeoutOption("2 seconds")
         )
         yield* sockets.closeAll(CloseCode.goingAway, "gateway shutting down")

@@ -1,0 +1,429 @@
+/**
+ * The WebSocket transport end to end over real loopback sockets, as a raw client sees it: the
+ * handshake, the JSON frames, streamed runs with Acks, cancellation and disconnect, bad input,
+ * limits and graceful shutdown.
+ */
+import { LanguageModel } from "@effect/ai"
+import { Context, Effect, Exit, Layer, Scope, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import WebSocket from "ws"
+import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
+import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
+import * as InlineRunner from "../src/Agents/InlineRunner.js"
+import { GatewayServer } from "../src/Gateway/GatewayServer.js"
+import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+import { fromProviders, ProviderRegistry } from "../src/Llm/ProviderRegistry.js"
+
+const deferred = <A>() => {
+  let resolve!: (value: A) => void
+  const promise = new Promise<A>((done) => {
+    resolve = done
+  })
+  return { promise, resolve }
+}
+
+interface Gateway {
+  readonly port: number
+  readonly token: string
+  readonly url: string
+  /** Resolves when the mock model's stream of a run was interrupted (cancel, disconnect, timeout). */
+  readonly interrupted: () => Promise<void>
+  readonly stop: () => Promise<void>
+}
+
+const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-ws-"))
+afterAll(() => fs.rmSync(tempDir, { recursive: true, force: true }))
+
+const startGateway = async (name: string, input: OpenclawConfigInput = {}): Promise<Gateway> => {
+  const tokenFile = path.join(tempDir, `${name}.token`)
+  const configLayer = GatewayConfig.layerTest({
+    ...input,
+    gateway: { port: 0, bind: "127.0.0.1", shutdownGraceMs: 0, ...input.gateway, auth: { tokenFile } },
+    models: {
+      providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 0, ...input.models?.providers?.mock } }
+    }
+  })
+  let interruption = deferred<void>()
+  // The mock model, wrapped to report when its stream is interrupted.
+  const registry = Layer.effect(
+    ProviderRegistry,
+    Effect.gen(function*() {
+      const { config } = yield* GatewayConfig
+      const mock = yield* MockLanguageModel.make(config.models.providers.mock)
+      const observed: LanguageModel.Service = {
+        ...mock,
+        streamText: (options) =>
+          mock.streamText(options).pipe(Stream.ensuringWith((exit) =>
+            Effect.sync(() => {
+              if (Exit.isInterrupted(exit)) interruption.resolve()
+            })
+          ))
+      }
+      return fromProviders({ mock: { models: [config.models.providers.mock.model], languageModel: () => observed } }, "mock/mock-1")
+    })
+  )
+  const scope = Effect.runSync(Scope.make())
+  const context = await Effect.runPromise(
+    Layer.buildWithScope(
+      GatewayServer.Default.pipe(
+        Layer.provide(RunSupervisor.DefaultWithoutDependencies),
+        Layer.provide(Layer.merge(registry, InlineRunner.layer)),
+        Layer.provide(configLayer)
+      ),
+      scope
+    )
+  )
+  const server = Context.get(context, GatewayServer)
+  return {
+    port: server.address.port,
+    token: fs.readFileSync(tokenFile, "utf8").trim(),
+    url: server.url,
+    interrupted: () => interruption.promise.then(() => {
+      interruption = deferred<void>()
+    }),
+    stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+type Json = Record<string, unknown>
+
+/** A raw `ws` client that speaks the documented JSON frames. */
+class RawClient {
+  private readonly inbox: Array<Json> = []
+  private waiter: (() => void) | undefined
+  readonly closed: Promise<{ code: number; reason: string }>
+
+  private constructor(readonly ws: WebSocket) {
+    const closed = deferred<{ code: number; reason: string }>()
+    this.closed = closed.promise
+    ws.on("message", (data) => {
+      const parsed: unknown = JSON.parse(data.toString())
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
+        this.inbox.push(Object.fromEntries(Object.entries(parsed)))
+        this.waiter?.()
+      }
+    })
+    ws.on("close", (code, reason) => closed.resolve({ code, reason: reason.toString() }))
+  }
+
+  static connect(gateway: Gateway, token: string = gateway.token): Promise<RawClient> {
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/`, { headers: { authorization: `Bearer ${token}` } })
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve(new RawClient(ws)))
+      ws.once("error", reject)
+    })
+  }
+
+  send(frame: Json | string): void {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame))
+  }
+
+  /** The next message matching `predicate` (earlier non-matching ones stay queued). */
+  async next(predicate: (message: Json) => boolean = () => true, timeoutMs = 5000): Promise<Json> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const index = this.inbox.findIndex(predicate)
+      if (index >= 0) return this.inbox.splice(index, 1)[0] ?? {}
+      const remaining = deadline - Date.now()
+      if (remaining <= 0) throw new Error(`no matching message within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox)}`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining)
+        this.waiter = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  }
+
+  request(id: string, tag: string, payload: Json = {}): void {
+    this.send({ _tag: "Request", id, tag, payload, headers: [] })
+  }
+
+  /** Reads a streamed request to its Exit, acking each Chunk (optionally after a delay). */
+  async collect(id: string, options: { readonly ackDelayMs?: number } = {}) {
+    const values: Array<Json> = []
+    let chunks = 0
+    for (;;) {
+      const message = await this.next((m) => m.requestId === id)
+      if (message._tag === "Exit") return { values, chunks, exit: message.exit }
+      chunks++
+      for (const value of asArray(message.values)) values.push(value)
+      if (options.ackDelayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, options.ackDelayMs))
+      this.send({ _tag: "Ack", requestId: id })
+    }
+  }
+
+  close(): void {
+    this.ws.close()
+  }
+}
+
+const asArray = (value: unknown): Array<Json> =>
+  Array.isArray(value) ? value.filter((v): v is Json => typeof v === "object" && v !== null) : []
+
+const field = (value: unknown, ...keys: Array<string>): unknown => {
+  let current = value
+  for (const key of keys) {
+    if (typeof current !== "object" || current === null || !(key in current)) return undefined
+    current = Object.fromEntries(Object.entries(current))[key]
+  }
+  return current
+}
+
+const failureTag = (exit: unknown) => field(exit, "cause", "error", "_tag")
+
+const httpStatus = (port: number, pathname: string, headers: Record<string, string> = {}) =>
+  fetch(`http://127.0.0.1:${port}${pathname}`, { headers }).then(async (response) => ({
+    status: response.status,
+    body: await response.text()
+  }))
+
+/** The status code of a refused upgrade, as the `ws` client reports it. */
+const upgradeStatus = (port: number, options: WebSocket.ClientOptions, pathname = "/") =>
+  new Promise<number>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${pathname}`, options)
+    ws.once("unexpected-response", (_request, response) => {
+      resolve(response.statusCode ?? 0)
+      ws.terminate()
+    })
+    ws.once("open", () => {
+      ws.close()
+      reject(new Error("upgrade unexpectedly accepted"))
+    })
+    ws.once("error", () => undefined)
+  })
+
+describe("WebSocket transport", () => {
+  let gateway: Gateway
+
+  beforeAll(async () => {
+    gateway = await startGateway("main", {
+      acp: { codex: { maxMessageSize: "64KB" } },
+      models: { providers: { mock: { reply: "one two three four five six seven eight nine ten" } } }
+    })
+  })
+  afterAll(() => gateway.stop())
+
+  it("serves /healthz and asks plain GET / to upgrade", async () => {
+    const health = await httpStatus(gateway.port, "/healthz")
+    expect(health.status).toBe(200)
+    expect(JSON.parse(health.body)).toMatchObject({ status: "ok" })
+    expect((await httpStatus(gateway.port, "/")).status).toBe(426)
+  })
+
+  it("refuses an upgrade without the right Bearer token with 401, before upgrading", async () => {
+    expect(await upgradeStatus(gateway.port, {})).toBe(401)
+    expect(await upgradeStatus(gateway.port, { headers: { authorization: "Bearer wrong" } })).toBe(401)
+    expect(await upgradeStatus(gateway.port, { headers: { authorization: `Basic ${gateway.token}` } })).toBe(401)
+    expect(await upgradeStatus(gateway.port, { headers: { authorization: `Bearer ${gateway.token}` } }, "/other"))
+      .toBe(404)
+  })
+
+  it("accepts the token as a browser subprotocol and selects \"openclaw\"", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/`, ["openclaw", `bearer.${gateway.token}`])
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve())
+      ws.once("error", reject)
+    })
+    expect(ws.protocol).toBe("openclaw")
+    ws.close()
+  })
+
+  it("answers Connect, Status and Ping as documented", async () => {
+    const client = await RawClient.connect(gateway)
+    client.request("1", "Connect", { client: "raw-test" })
+    const connect = await client.next((m) => m.requestId === "1")
+    expect(field(connect, "exit", "_tag")).toBe("Success")
+    expect(field(connect, "exit", "value", "protocolVersion")).toBe(1)
+    expect(String(field(connect, "exit", "value", "sessionToken")).split(".")).toHaveLength(3)
+
+    client.send({ _tag: "Ping" })
+    expect(await client.next((m) => m._tag === "Pong")).toEqual({ _tag: "Pong" })
+
+    client.request("2", "Status")
+    const status = await client.next((m) => m.requestId === "2")
+    expect(field(status, "exit", "value", "connections")).toBeGreaterThanOrEqual(1)
+    client.close()
+  })
+
+  it("streams a run complete and in order, seq 0..n-1 without gaps, RunCompleted last", async () => {
+    const client = await RawClient.connect(gateway)
+    client.request("7", "StartRun", { agent: "codex", mode: "inline", prompt: "count" })
+    const { values, exit } = await client.collect("7")
+    expect(field(exit, "_tag")).toBe("Success")
+    expect(values.map((event) => event.seq)).toEqual(values.map((_, index) => index))
+    expect(new Set(values.map((event) => event.runId)).size).toBe(1)
+    expect(values.at(-1)?._tag).toBe("RunCompleted")
+    const text = values.filter((event) => event._tag === "TokenDelta").map((event) => String(event.text)).join("")
+    expect(text).toBe("one two three four five six seven eight nine ten")
+    expect(values.at(-1)?.text).toBe(text)
+    client.close()
+  })
+
+  it("coalesces tokens produced while an Ack is outstanding into few Chunks", async () => {
+    const client = await RawClient.connect(gateway)
+    const fast = await startGateway("fast", {
+      models: { providers: { mock: { reply: Array.from({ length: 2000 }, (_, i) => `t${i}`).join(" ") } } }
+    })
+    const fastClient = await RawClient.connect(fast)
+    fastClient.request("1", "StartRun", { prompt: "go" })
+    const { values, chunks } = await fastClient.collect("1", { ackDelayMs: 5 })
+    const tokens = values.filter((event) => event._tag === "TokenDelta").length
+    expect(tokens).toBe(2000)
+    expect(chunks).toBeLessThan(tokens / 10)
+    fastClient.close()
+    client.close()
+    await fast.stop()
+  })
+
+  it("fails a run of a disallowed agent with a typed AgentNotAllowed", async () => {
+    const client = await RawClient.connect(gateway)
+    client.request("1", "StartRun", { agent: "rogue", prompt: "x" })
+    const { exit } = await client.collect("1")
+    expect(failureTag(exit)).toBe("AgentNotAllowed")
+    client.close()
+  })
+
+  it("answers bad frames precisely and keeps serving the connection", async () => {
+    const client = await RawClient.connect(gateway)
+    client.send("{not json")
+    expect(String(field(await client.next((m) => m._tag === "Defect"), "defect", "message"))).toMatch(/malformed JSON/)
+
+    client.send({ hello: "world" })
+    expect(String(field(await client.next((m) => m._tag === "Defect"), "defect", "message"))).toMatch(/expected/)
+
+    // headers as an object (hung @effect/rpc in a spike): that request fails, nothing else.
+    client.send({ _tag: "Request", id: "5", tag: "Status", payload: {}, headers: { a: "b" } })
+    const badHeaders = await client.next((m) => m.requestId === "5")
+    expect(field(badHeaders, "exit", "cause", "_tag")).toBe("Die")
+    expect(String(field(badHeaders, "exit", "cause", "defect", "message"))).toMatch(/headers/)
+
+    client.send({ _tag: "Request", id: "6", tag: "NoSuchRpc", payload: {}, headers: [] })
+    expect(String(field(await client.next((m) => m.requestId === "6"), "exit", "cause", "defect", "message")))
+      .toMatch(/unknown RPC "NoSuchRpc"/)
+
+    client.send({ _tag: "Request", id: "abc", tag: "Status", payload: {}, headers: [] })
+    expect(String(field(await client.next((m) => m._tag === "Defect"), "defect", "message"))).toMatch(/id/)
+
+    client.ws.send(Buffer.from([1, 2, 3]), { binary: true })
+    expect(String(field(await client.next((m) => m._tag === "Defect"), "defect", "message"))).toMatch(/binary/)
+
+    client.send({ _tag: "Request", id: "8", tag: "StartRun", payload: { mode: "sideways" }, headers: [] })
+    expect(field(await client.next((m) => m.requestId === "8"), "exit", "_tag")).toBe("Failure")
+
+    // missing headers are tolerated, and the connection still works after all of the above
+    client.send({ _tag: "Request", id: "9", tag: "Status", payload: {} })
+    expect(field(await client.next((m) => m.requestId === "9"), "exit", "_tag")).toBe("Success")
+    client.close()
+  })
+
+  it("closes a connection that sends an oversize frame with 1009 while another keeps streaming", async () => {
+    const slow = await startGateway("oversize", {
+      acp: { codex: { maxMessageSize: "16KB" } },
+      models: { providers: { mock: { tokenDelayMs: 5, reply: Array.from({ length: 60 }, (_, i) => `w${i}`).join(" ") } } }
+    })
+    const streaming = await RawClient.connect(slow)
+    streaming.request("1", "StartRun", { prompt: "go" })
+    const collected = streaming.collect("1")
+    const offender = await RawClient.connect(slow)
+    offender.send({ _tag: "Request", id: "1", tag: "Status", payload: { pad: "x".repeat(32 * 1024) }, headers: [] })
+    expect((await offender.closed).code).toBe(1009)
+    const { exit, values } = await collected
+    expect(field(exit, "_tag")).toBe("Success")
+    expect(values.at(-1)?._tag).toBe("RunCompleted")
+    streaming.close()
+    await slow.stop()
+  })
+})
+
+describe("run lifecycle over the socket", () => {
+  let gateway: Gateway
+
+  beforeAll(async () => {
+    gateway = await startGateway("lifecycle", {
+      models: { providers: { mock: { tokenDelayMs: 20, reply: Array.from({ length: 500 }, (_, i) => `w${i}`).join(" ") } } }
+    })
+  })
+  afterAll(() => gateway.stop())
+
+  const firstEvent = async (client: RawClient, id: string) => {
+    const chunk = await client.next((m) => m.requestId === id && m._tag === "Chunk")
+    client.send({ _tag: "Ack", requestId: id })
+    const first = asArray(chunk.values)[0]
+    if (first === undefined) throw new Error("empty chunk")
+    return first
+  }
+
+  it("CancelRun stops the run: the stream fails with RunCancelled and the model sees the interruption", async () => {
+    const client = await RawClient.connect(gateway)
+    client.request("1", "StartRun", { prompt: "long" })
+    const { runId } = await firstEvent(client, "1")
+    const interrupted = gateway.interrupted()
+    client.request("2", "CancelRun", { runId })
+    expect(field(await client.next((m) => m.requestId === "2"), "exit", "_tag")).toBe("Success")
+    const { exit } = await client.collect("1")
+    expect(failureTag(exit)).toBe("RunCancelled")
+    await interrupted
+    client.request("3", "CancelRun", { runId })
+    expect(failureTag(field(await client.next((m) => m.requestId === "3"), "exit"))).toBe("RunNotFound")
+    client.close()
+  })
+
+  it("an Interrupt frame stops the run", async () => {
+    const client = await RawClient.connect(gateway)
+    client.request("1", "StartRun", { prompt: "long" })
+    await firstEvent(client, "1")
+    const interrupted = gateway.interrupted()
+    client.send({ _tag: "Interrupt", requestId: "1" })
+    await interrupted
+    client.close()
+  })
+
+  it("a client disconnect stops its runs", async () => {
+    const client = await RawClient.connect(gateway)
+    client.request("1", "StartRun", { prompt: "long" })
+    await firstEvent(client, "1")
+    const interrupted = gateway.interrupted()
+    client.ws.terminate()
+    await interrupted
+    const watcher = await RawClient.connect(gateway)
+    for (let attempt = 0; attempt < 50; attempt++) {
+      watcher.request(String(attempt), "Status")
+      const runs = field(await watcher.next((m) => m.requestId === String(attempt)), "exit", "value", "runs")
+      if (Array.isArray(runs) && runs.length === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    watcher.request("999", "Status")
+    expect(field(await watcher.next((m) => m.requestId === "999"), "exit", "value", "runs")).toEqual([])
+    watcher.close()
+  })
+
+  it("a run over its timeoutMs fails with RunTimedOut", async () => {
+    const client = await RawClient.connect(gateway)
+    client.request("1", "StartRun", { prompt: "long", timeoutMs: 100 })
+    const { exit, values } = await client.collect("1")
+    expect(failureTag(exit)).toBe("RunTimedOut")
+    expect(values.length).toBeGreaterThan(0)
+    client.close()
+  })
+
+  it("shutdown cancels active runs with reason shutdown and closes sockets with 1001", async () => {
+    const doomed = await startGateway("shutdown", {
+      models: { providers: { mock: { tokenDelayMs: 20, reply: Array.from({ length: 500 }, (_, i) => `w${i}`).join(" ") } } }
+    })
+    const client = await RawClient.connect(doomed)
+    client.request("1", "StartRun", { prompt: "long" })
+    await firstEvent(client, "1")
+    const collected = client.collect("1")
+    await doomed.stop()
+    const { exit } = await collected
+    expect(failureTag(exit)).toBe("RunCancelled")
+    expect(field(exit, "cause", "error", "reason")).toBe("shutdown")
+    expect((await client.closed).code).toBe(1001)
+  })
+})
