@@ -427,3 +427,33 @@ describe("run lifecycle over the socket", () => {
     expect((await client.closed).code).toBe(1001)
   })
 })
+
+describe("heartbeat", () => {
+  it("terminates a peer that stops answering pings, and stops its runs", async () => {
+    const gateway = await startGateway("heartbeat", {
+      security: { websocket: { heartbeatInterval: 50 } },
+      models: { providers: { mock: { tokenDelayMs: 20, reply: Array.from({ length: 500 }, (_, i) => `w${i}`).join(" ") } } }
+    })
+    const alive = await RawClient.connect(gateway)
+    // `autoPong: false` makes this client a dead peer: it never answers the gateway's pings.
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/`, {
+      headers: { authorization: `Bearer ${gateway.token}` },
+      autoPong: false
+    })
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)))
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve())
+      ws.once("error", reject)
+    })
+    const interrupted = gateway.interrupted()
+    ws.send(JSON.stringify({ _tag: "Request", id: "1", tag: "StartRun", payload: { prompt: "long" }, headers: [] }))
+    // Terminated without a close frame: the client sees an abnormal closure.
+    expect(await closed).toBe(1006)
+    await interrupted
+    // The live peer answers pings (ws does by default) and stays connected.
+    alive.request("1", "Status")
+    expect(field(await alive.next((m) => m.requestId === "1"), "exit", "_tag")).toBe("Success")
+    alive.close()
+    await gateway.stop()
+  })
+})
