@@ -1,0 +1,335 @@
+#!/usr/bin/env node
+/**
+ * The `openclaw` command line: `gateway` runs the gateway in the foreground, `run` streams a run,
+ * `status` summarises a running gateway, `config validate|schema` checks and documents openclaw.json.
+ * Exit codes: 0 ok, 1 run failed, 2 usage or configuration error, 3 gateway unreachable, 4 token
+ * refused, 124 run timed out, 130 interrupted (Ctrl-C cancels the run).
+ */
+import { Args, Command, Options, ValidationError } from "@effect/cli"
+import { HelpDoc } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Config, Data, Duration, Effect, Exit, Layer, Option, type Redacted, Schema, Stream } from "effect"
+import {
+  GatewayClient,
+  type GatewayClientConfigError,
+  type GatewayClientError,
+  type GatewayClientOptions,
+  type StartRunSpec
+} from "./Client/GatewayClient.js"
+import { configJsonSchema } from "./Config/ConfigJsonSchema.js"
+import { type ConfigError, loadConfig, renderConfig } from "./Config/ConfigLoader.js"
+import { AgentEvent } from "./Domain/AgentEvent.js"
+import type { RunError } from "./Domain/RunError.js"
+import { GatewayStatus } from "./Domain/ServerInfo.js"
+import { exitCodeOf, runGateway } from "./Gateway/GatewayMain.js"
+import { version } from "./Version.js"
+
+/** How a command ends when it does not succeed: the process exit code and what to say on stderr. */
+class CliExit extends Data.TaggedError("CliExit")<{ readonly code: number; readonly message: string }> {}
+
+export const ExitCode = {
+  ok: 0,
+  runFailed: 1,
+  usage: 2,
+  unreachable: 3,
+  tokenRejected: 4,
+  timedOut: 124,
+  interrupted: 130
+} as const
+
+/** The exit code of an interrupted command (SIGINT/SIGTERM): a gateway stopping on a signal is a success. */
+let interruptedExitCode: number = ExitCode.interrupted
+
+const writeOut = (text: string) => Effect.sync(() => void process.stdout.write(text))
+const writeErr = (text: string) => Effect.sync(() => void process.stderr.write(text))
+
+// ---------------------------------------------------------------------------------------------
+// Options shared by the client commands
+// ---------------------------------------------------------------------------------------------
+
+const clientOptions = {
+  url: Options.text("url").pipe(
+    Options.withDescription("Gateway URL (ws:// or wss://); default $OPENCLAW_GATEWAY_URL, else ws://127.0.0.1:18789"),
+    Options.optional
+  ),
+  token: Options.redacted("token").pipe(
+    Options.withDescription("Gateway token; default $OPENCLAW_GATEWAY_TOKEN, else the gateway's token file"),
+    Options.optional
+  ),
+  config: Options.file("config").pipe(
+    Options.withDescription("openclaw.json to take the token file, port and keep-alive from (default: the usual lookup)"),
+    Options.optional
+  ),
+  json: Options.boolean("json").pipe(Options.withDescription("Machine-readable output"))
+}
+
+interface ClientFlags {
+  readonly url: Option.Option<string>
+  readonly token: Option.Option<Redacted.Redacted<string>>
+  readonly config: Option.Option<string>
+}
+
+const configFailure = (error: ConfigError | GatewayClientConfigError) =>
+  new CliExit({ code: ExitCode.usage, message: error.message })
+
+/** Client settings: the flags, else the environment (read by the client), else openclaw.json, else defaults. */
+const clientSettings = (flags: ClientFlags) =>
+  Effect.gen(function*() {
+    const { config, file } = yield* loadConfig(flags.config)
+    const urlFromEnv = yield* Config.option(Config.string("OPENCLAW_GATEWAY_URL")).pipe(Effect.orDie)
+    const { bind, port } = config.gateway
+    // A gateway on a wildcard address is reached over loopback; port 0 is unknowable, so the default applies.
+    const host = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind.includes(":") ? `[${bind}]` : bind
+    const urlFromConfig = Option.isSome(file) && port !== 0 ? `ws://${host}:${port}` : undefined
+    const settings: GatewayClientOptions = {
+      url: Option.getOrUndefined(flags.url) ?? (Option.isSome(urlFromEnv) ? undefined : urlFromConfig),
+      token: Option.getOrUndefined(flags.token),
+      tokenFile: config.gateway.auth.tokenFile,
+      keepAliveInterval: Duration.millis(config.acp.codex.keepAliveInterval),
+      clientName: `openclaw-cli/${version}`
+    }
+    return settings
+  }).pipe(Effect.mapError(configFailure))
+
+const connectionFailure = (error: GatewayClientError) =>
+  new CliExit({
+    code: error._tag === "GatewayUnreachable"
+      ? ExitCode.unreachable
+      : error._tag === "TokenRejected"
+      ? ExitCode.tokenRejected
+      : ExitCode.runFailed,
+    message: error.message
+  })
+
+/** Runs `body` with a connected client. */
+const withClient = <A, E, R>(flags: ClientFlags, body: Effect.Effect<A, E, R | GatewayClient>) =>
+  Effect.gen(function*() {
+    const settings = yield* clientSettings(flags)
+    return yield* Effect.gen(function*() {
+      yield* (yield* GatewayClient).connect.pipe(Effect.mapError(connectionFailure))
+      return yield* body
+    }).pipe(Effect.provide(GatewayClient.layer(settings).pipe(Layer.mapError(configFailure))))
+  })
+
+// ---------------------------------------------------------------------------------------------
+// openclaw gateway
+// ---------------------------------------------------------------------------------------------
+
+const gateway = Command.make("gateway", {
+  port: Options.integer("port").pipe(Options.withDescription("TCP port (0 picks a free one)"), Options.optional),
+  bind: Options.text("bind").pipe(Options.withDescription("Address to listen on"), Options.optional),
+  config: Options.file("config").pipe(Options.withDescription("Path of openclaw.json"), Options.optional)
+}, (options) =>
+  Effect.gen(function*() {
+    interruptedExitCode = ExitCode.ok
+    // runGateway prints its own start-up errors; only the exit code is left to choose.
+    yield* runGateway(options).pipe(
+      Effect.catchAllCause((cause) => Effect.fail(new CliExit({ code: exitCodeOf(Exit.failCause(cause)), message: "" })))
+    )
+  })).pipe(Command.withDescription("Run the gateway in the foreground until SIGINT/SIGTERM"))
+
+// ---------------------------------------------------------------------------------------------
+// openclaw run
+// ---------------------------------------------------------------------------------------------
+
+const positiveSeconds = (seconds: number) =>
+  Number.isFinite(seconds) && seconds > 0
+    ? Effect.succeed(seconds)
+    : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--timeout must be a positive number of seconds, got ${seconds}`)))
+
+const runExitCode = (error: RunError | GatewayClientError): number => {
+  switch (error._tag) {
+    case "RunTimedOut":
+      return ExitCode.timedOut
+    case "GatewayUnreachable":
+      return ExitCode.unreachable
+    case "TokenRejected":
+      return ExitCode.tokenRejected
+    default:
+      return ExitCode.runFailed
+  }
+}
+
+const encodeEvent = Schema.encodeSync(AgentEvent)
+
+const run = Command.make("run", {
+  ...clientOptions,
+  agent: Options.text("agent").pipe(Options.withAlias("a"), Options.withDescription("Agent to run"), Options.optional),
+  mode: Options.choice("mode", ["thread-bound", "inline"]).pipe(
+    Options.withAlias("m"),
+    Options.withDescription("Where the run executes (default thread-bound)"),
+    Options.optional
+  ),
+  prompt: Options.text("prompt").pipe(Options.withAlias("p"), Options.withDescription("Instruction"), Options.optional),
+  command: Options.text("command").pipe(
+    Options.withAlias("c"),
+    Options.withDescription("Shell command for the agent to run in its workspace"),
+    Options.optional
+  ),
+  timeout: Options.float("timeout").pipe(
+    Options.withAlias("t"),
+    Options.withDescription("Wall-clock limit of the run, in seconds"),
+    Options.mapEffect(positiveSeconds),
+    Options.optional
+  ),
+  model: Options.text("model").pipe(Options.withDescription("provider/model, e.g. mock/mock-1"), Options.optional)
+}, (flags) =>
+  Effect.gen(function*() {
+    if (Option.isNone(flags.prompt) && Option.isNone(flags.command)) {
+      return yield* new CliExit({ code: ExitCode.usage, message: "openclaw run: give --prompt TEXT and/or --command CMD" })
+    }
+    const spec: StartRunSpec = {
+      ...Option.match(flags.mode, { onNone: () => ({}), onSome: (mode) => ({ mode }) }),
+      agent: Option.getOrUndefined(flags.agent),
+      prompt: Option.getOrUndefined(flags.prompt),
+      command: Option.getOrUndefined(flags.command),
+      timeoutMs: Option.getOrUndefined(Option.map(flags.timeout, (seconds) => Math.max(1, Math.round(seconds * 1000)))),
+      model: Option.getOrUndefined(flags.model)
+    }
+    let runId: string | undefined
+    let atLineStart = true
+    let commandExitCode = 0
+    let summary: string | undefined
+    const text = (chunk: string, stream: "stdout" | "stderr") =>
+      Effect.sync(() => {
+        if (chunk === "") return
+        ;(stream === "stdout" ? process.stdout : process.stderr).write(chunk)
+        if (stream === "stdout") atLineStart = chunk.endsWith("\n")
+      })
+    const endLine = Effect.suspend(() => (atLineStart ? Effect.void : text("\n", "stdout")))
+
+    const onEvent = (event: AgentEvent): Effect.Effect<void> => {
+      runId = event.runId
+      if (flags.json) return writeOut(JSON.stringify(encodeEvent(event)) + "\n")
+      switch (event._tag) {
+        case "TokenDelta":
+          return text(event.text, "stdout")
+        case "CommandOutput":
+          return text(event.text, event.stream)
+        case "CommandExited":
+          return Effect.sync(() => {
+            commandExitCode = event.exitCode
+          })
+        case "RunCompleted":
+          return Effect.sync(() => {
+            summary = `run ${event.runId} completed in ${(event.durationMs / 1000).toFixed(1)}s, ` +
+              `${event.usage.outputTokens} tokens out`
+          })
+        default:
+          return Effect.void
+      }
+    }
+
+    yield* withClient(
+      flags,
+      GatewayClient.pipe(
+        Effect.flatMap((client) => Stream.runForEach(client.startRun(spec), onEvent)),
+        Effect.onInterrupt(() =>
+          Effect.zipRight(endLine, writeErr(`openclaw run: run ${runId ?? "(not started)"} cancelled\n`))
+        ),
+        Effect.catchAll((error) =>
+          Effect.zipRight(endLine, Effect.fail(new CliExit({ code: runExitCode(error), message: error.message })))
+        )
+      )
+    )
+    yield* endLine
+    if (commandExitCode !== 0) {
+      return yield* new CliExit({
+        code: ExitCode.runFailed,
+        message: `${summary ?? `run ${runId}`}; its command exited with code ${commandExitCode}`
+      })
+    }
+    yield* writeErr(`${summary ?? `run ${runId ?? "?"} ended without RunCompleted`}\n`)
+  })).pipe(Command.withDescription("Start a run on the gateway and stream its output"))
+
+// ---------------------------------------------------------------------------------------------
+// openclaw status
+// ---------------------------------------------------------------------------------------------
+
+const formatUptime = (ms: number): string => {
+  const seconds = Math.floor(ms / 1000)
+  const [h, m, s] = [Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60]
+  return h > 0 ? `${h}h ${m}m ${s}s` : m > 0 ? `${m}m ${s}s` : `${s}s`
+}
+
+const describeStatus = (status: GatewayStatus): string =>
+  [
+    `openclaw gateway ${status.version} (protocol ${status.protocolVersion}), pid ${status.pid}, up ${
+      formatUptime(status.uptimeMs)
+    }`,
+    `listening on ${status.listen}; config ${status.configFile ?? "<embedded defaults>"}`,
+    `connections: ${status.connections}; active runs: ${status.runs.length} ` +
+    `(completed ${status.runsCompleted}, failed ${status.runsFailed})`,
+    ...status.runs.map((run) => `  ${run.runId}  ${run.agent}  ${run.mode}  ${run.state}`)
+  ].join("\n") + "\n"
+
+const status = Command.make("status", clientOptions, (flags) =>
+  withClient(
+    flags,
+    GatewayClient.pipe(
+      Effect.flatMap((client) => client.status),
+      Effect.mapError(connectionFailure),
+      Effect.flatMap((status) =>
+        writeOut(flags.json ? JSON.stringify(Schema.encodeSync(GatewayStatus)(status)) + "\n" : describeStatus(status))
+      )
+    )
+  )).pipe(Command.withDescription("Show a running gateway's version, uptime, connections and runs"))
+
+// ---------------------------------------------------------------------------------------------
+// openclaw config validate|schema
+// ---------------------------------------------------------------------------------------------
+
+const validate = Command.make("validate", {
+  path: Args.text({ name: "PATH" }).pipe(Args.withDescription("openclaw.json to check (default: the lookup)"), Args.optional)
+}, ({ path }) =>
+  loadConfig(path).pipe(
+    Effect.mapError(configFailure),
+    Effect.flatMap(({ config, file, warnings }) =>
+      Effect.all([
+        Effect.forEach(warnings, (warning) => writeErr(`warning: ${warning}\n`)),
+        writeErr(`${Option.getOrElse(file, () => "<embedded defaults>")} is valid\n`),
+        writeOut(renderConfig(config) + "\n")
+      ])
+    )
+  )).pipe(Command.withDescription("Check openclaw.json and print it decoded, with defaults and secrets redacted"))
+
+const schema = Command.make("schema", {}, () => writeOut(JSON.stringify(configJsonSchema(), null, 2) + "\n")).pipe(
+  Command.withDescription("Print the JSON Schema of openclaw.json")
+)
+
+const config = Command.make("config").pipe(
+  Command.withSubcommands([validate, schema]),
+  Command.withDescription("Check or document openclaw.json")
+)
+
+// ---------------------------------------------------------------------------------------------
+// main
+// ---------------------------------------------------------------------------------------------
+
+const openclaw = Command.make("openclaw").pipe(
+  Command.withSubcommands([gateway, run, status, config]),
+  Command.withDescription("Run and talk to the openclaw gateway")
+)
+
+const main = Command.run(openclaw, { name: "openclaw", version })
+
+const program = Effect.suspend(() => main(process.argv)).pipe(
+  Effect.as(ExitCode.ok),
+  Effect.catchAll((error) =>
+    ValidationError.isValidationError(error)
+      ? Effect.succeed(ExitCode.usage) // @effect/cli has printed it
+      : Effect.as(error.message === "" ? Effect.void : writeErr(`${error.message}\n`), error.code)
+  ),
+  Effect.provide(NodeContext.layer)
+)
+
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => {
+    // The program's value is its exit code (teardown is generic over it, hence the check).
+    if (Exit.isSuccess(exit)) return onExit(typeof exit.value === "number" ? exit.value : 0)
+    if (Cause.isInterruptedOnly(exit.cause)) return onExit(interruptedExitCode)
+    process.stderr.write(`openclaw: unexpected error\n${Cause.pretty(exit.cause)}\n`)
+    onExit(1)
+  }
+})

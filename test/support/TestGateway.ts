@@ -1,0 +1,94 @@
+/**
+ * Test helpers for starting gateways: temp directories, an `openclaw.json` for tests (free port,
+ * token file in the temp dir, a fast mock model), and the gateway in-process as a scoped Effect.
+ */
+import { Effect, Layer, Option } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { GatewayLive, configLayer } from "../../src/Gateway/GatewayMain.js"
+import { GatewayServer } from "../../src/Gateway/GatewayServer.js"
+
+type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+
+const isObject = (value: Json | undefined): value is { readonly [key: string]: Json } =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** `patch` on top of `base`, objects merged key by key, anything else replaced. */
+export const mergeJson = (base: Json, patch: Json): Json => {
+  if (!isObject(base) || !isObject(patch)) return patch
+  const merged: Record<string, Json> = { ...base }
+  for (const [key, value] of Object.entries(patch)) {
+    const current = merged[key]
+    merged[key] = current === undefined ? value : mergeJson(current, value)
+  }
+  return merged
+}
+
+/** A temp directory, removed with everything in it. */
+export const makeTempDir = (prefix = "openclaw-test-"): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+export const removeDir = (dir: string): void => fs.rmSync(dir, { recursive: true, force: true })
+
+export const scopedTempDir = (prefix?: string) =>
+  Effect.acquireRelease(Effect.sync(() => makeTempDir(prefix)), (dir) => Effect.sync(() => removeDir(dir)))
+
+/**
+ * An `openclaw.json` for tests: loopback, port 0, the token file at `<dir>/gateway.token`, a mock
+ * model without delays, no grace period at shutdown; `patch` is merged on top.
+ */
+export const testConfig = (dir: string, patch: Json = {}): Json =>
+  mergeJson({
+    gateway: { port: 0, bind: "127.0.0.1", shutdownGraceMs: 0, auth: { tokenFile: path.join(dir, "gateway.token") } },
+    models: { providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 0 } } }
+  }, patch)
+
+/** Writes `<dir>/<name>` as pretty JSON and returns its path. */
+export const writeJsonFile = (dir: string, name: string, value: Json): string => {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, JSON.stringify(value, null, 2))
+  return file
+}
+
+export interface TestGateway {
+  readonly dir: string
+  readonly configFile: string
+  readonly tokenFile: string
+  readonly token: string
+  readonly port: number
+  readonly url: string
+}
+
+/** The real gateway layers (config file, loader, supervisor, listener) in-process, stopped with the scope. */
+export const startInProcessGateway = (patch: Json = {}) =>
+  Effect.gen(function*() {
+    const dir = yield* scopedTempDir("openclaw-gateway-")
+    const configFile = writeJsonFile(dir, "openclaw.json", testConfig(dir, patch))
+    const context = yield* Layer.build(
+      GatewayLive.pipe(Layer.provide(configLayer({ config: Option.some(configFile), port: Option.none(), bind: Option.none() })))
+    )
+    const server = yield* Effect.provide(GatewayServer, context)
+    const tokenFile = path.join(dir, "gateway.token")
+    const gateway: TestGateway = {
+      dir,
+      configFile,
+      tokenFile,
+      token: fs.readFileSync(tokenFile, "utf8").trim(),
+      port: server.address.port,
+      url: `ws://127.0.0.1:${server.address.port}`
+    }
+    return gateway
+  })
+
+/** A loopback port with nothing listening on it (bound, then closed). */
+export const unusedPort = (): Promise<number> =>
+  import("node:net").then((net) =>
+    new Promise<number>((resolve, reject) => {
+      const server = net.createServer()
+      server.once("error", reject)
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address()
+        const port = typeof address === "object" && address !== null ? address.port : 0
+        server.close(() => resolve(port))
+      })
+    })
+  )
