@@ -1,5 +1,5 @@
 /** The mock provider: exact text, pacing on the TestClock, scripted tool calls and failures, usage. */
-import { AiError, type LanguageModel, type Response } from "@effect/ai"
+import { AiError, type LanguageModel, type Response, type Tool } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Ref, Stream, TestClock } from "effect"
 import * as AgentTools from "../src/Agents/AgentTools.js"
@@ -9,8 +9,10 @@ import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
 
 type MockInput = NonNullable<NonNullable<NonNullable<OpenclawConfigInput["models"]>["providers"]>["mock"]>
 
-const mock = (input: MockInput) =>
-  MockLanguageModel.make(GatewayConfig.fromInput({ models: { providers: { mock: input } } }).config.models.providers.mock)
+const mock = (input: MockInput) => {
+  const { config } = GatewayConfig.fromInput({ models: { providers: { mock: input } } })
+  return MockLanguageModel.make(config.models.providers.mock)
+}
 
 const instant = { firstTokenDelayMs: 0, tokenDelayMs: 0 } as const
 
@@ -22,7 +24,7 @@ const streamAll = (model: LanguageModel.Service, prompt: string) =>
     Effect.map(Chunk.toReadonlyArray)
   )
 
-const deltas = (parts: ReadonlyArray<Response.StreamPart<Record<string, never>>>) =>
+const deltas = (parts: ReadonlyArray<Response.StreamPart<Record<string, Tool.Any>>>) =>
   parts.flatMap((part) => part.type === "text-delta" ? [part.delta] : [])
 
 describe("MockLanguageModel", () => {
@@ -124,7 +126,8 @@ describe("MockLanguageModel", () => {
 
   it.effect("fails after `afterTokens` tokens with an HTTP error carrying the scripted status", () =>
     Effect.gen(function*() {
-      const model = yield* mock({ ...instant, reply: "a b c d e", fail: { afterTokens: 2, status: 429, message: "slow down" } })
+      const fail = { afterTokens: 2, status: 429, message: "slow down" }
+      const model = yield* mock({ ...instant, reply: "a b c d e", fail })
       const seen: Array<string> = []
       const error = yield* model.streamText({ prompt: "x" }).pipe(
         Stream.runForEach((part) => Effect.sync(() => part.type === "text-delta" && seen.push(part.delta))),

@@ -43,7 +43,10 @@ const hangingRegistry = (interrupted: Deferred.Deferred<void>) =>
           )
       }),
       (languageModel) =>
-        ProviderRegistry.fromProviders({ mock: { models: ["mock-1"], languageModel: () => languageModel } }, "mock/mock-1")
+        ProviderRegistry.fromProviders(
+          { mock: { models: ["mock-1"], languageModel: () => languageModel } },
+          "mock/mock-1"
+        )
     )
   )
 
@@ -84,7 +87,13 @@ describe("RunSupervisor", () => {
       const { result, seen } = yield* drain(events)
       expect(Either.isRight(result)).toBe(true)
       expectGapFree(seen, runId)
-      expect(seen.map((event) => event._tag)).toEqual(["RunStarted", "TokenDelta", "TokenDelta", "TokenDelta", "RunCompleted"])
+      expect(seen.map((event) => event._tag)).toEqual([
+        "RunStarted",
+        "TokenDelta",
+        "TokenDelta",
+        "TokenDelta",
+        "RunCompleted"
+      ])
       const [started] = seen
       expect(started?._tag === "RunStarted" && [started.agent, started.mode, started.model]).toEqual([
         "codex",
@@ -123,7 +132,11 @@ describe("RunSupervisor", () => {
         "shell",
         { command: "ls" }
       ])
-    }).pipe(Effect.provide(supervisorLayer(withMock({ reply: "Looking.", toolCalls: [{ name: "shell", params: { command: "ls" } }] })))))
+    }).pipe(
+      Effect.provide(
+        supervisorLayer(withMock({ reply: "Looking.", toolCalls: [{ name: "shell", params: { command: "ls" } }] }))
+      )
+    ))
 
   it.scoped("refuses an agent outside acp.allowedAgents with AgentNotAllowed", () =>
     Effect.gen(function*() {
@@ -195,40 +208,44 @@ describe("RunSupervisor", () => {
       yield* TestClock.adjust(2000)
       const error = errorOf((yield* Fiber.join(reader)).result)
       expect(error?._tag === "RunTimedOut" && error.timeoutMs).toBe(2000)
-    }).pipe(Effect.provide(supervisorLayer(withMock({ firstTokenDelayMs: 10_000 }, { runs: { defaultTimeoutMs: 2000 } })))))
+    }).pipe(
+      Effect.provide(supervisorLayer(withMock({ firstTokenDelayMs: 10_000 }, { runs: { defaultTimeoutMs: 2000 } })))
+    ))
 
   describe("interruption", () => {
     it.scoped("cancel fails the events with RunCancelled(client) and interrupts the model's stream", () =>
       withHangingModel((supervisor, interrupted) =>
         Effect.gen(function*() {
-        const { events, runId } = yield* supervisor.start(spec({ prompt: "hang" }))
-        expect((yield* events.take)._tag).toBe("RunStarted")
-        expect((yield* events.take)._tag).toBe("TokenDelta")
-        expect(yield* Deferred.isDone(interrupted)).toBe(false)
-        yield* supervisor.cancel(runId)
-        expect(yield* Deferred.isDone(interrupted)).toBe(true)
-        const { seen, result } = yield* drain(events)
-        expect(seen).toEqual([])
-        const error = errorOf(result)
-        expect(error?._tag === "RunCancelled" && [error.runId, error.reason]).toEqual([runId, "client"])
-        expect(yield* supervisor.snapshot).toEqual({ runs: [], completed: 0, failed: 1 })
-        const again = yield* Effect.flip(supervisor.cancel(runId))
-        expect(again._tag).toBe("RunNotFound")
-      })))
+          const { events, runId } = yield* supervisor.start(spec({ prompt: "hang" }))
+          expect((yield* events.take)._tag).toBe("RunStarted")
+          expect((yield* events.take)._tag).toBe("TokenDelta")
+          expect(yield* Deferred.isDone(interrupted)).toBe(false)
+          yield* supervisor.cancel(runId)
+          expect(yield* Deferred.isDone(interrupted)).toBe(true)
+          const { seen, result } = yield* drain(events)
+          expect(seen).toEqual([])
+          const error = errorOf(result)
+          expect(error?._tag === "RunCancelled" && [error.runId, error.reason]).toEqual([runId, "client"])
+          expect(yield* supervisor.snapshot).toEqual({ runs: [], completed: 0, failed: 1 })
+          const again = yield* Effect.flip(supervisor.cancel(runId))
+          expect(again._tag).toBe("RunNotFound")
+        }))
+    )
 
     it.scoped("closing the run's scope (client disconnect) interrupts the run likewise", () =>
       withHangingModel((supervisor, interrupted) =>
         Effect.gen(function*() {
-        const connection = yield* Scope.make()
-        const { events, runId } = yield* supervisor.start(spec({ prompt: "hang" })).pipe(Scope.extend(connection))
-        expect((yield* events.take)._tag).toBe("RunStarted")
-        expect((yield* events.take)._tag).toBe("TokenDelta")
-        yield* Scope.close(connection, Exit.void)
-        expect(yield* Deferred.isDone(interrupted)).toBe(true)
-        const error = errorOf((yield* drain(events)).result)
-        expect(error?._tag === "RunCancelled" && [error.runId, error.reason]).toEqual([runId, "client"])
-        expect((yield* supervisor.snapshot).runs).toEqual([])
-      })))
+          const connection = yield* Scope.make()
+          const { events, runId } = yield* supervisor.start(spec({ prompt: "hang" })).pipe(Scope.extend(connection))
+          expect((yield* events.take)._tag).toBe("RunStarted")
+          expect((yield* events.take)._tag).toBe("TokenDelta")
+          yield* Scope.close(connection, Exit.void)
+          expect(yield* Deferred.isDone(interrupted)).toBe(true)
+          const error = errorOf((yield* drain(events)).result)
+          expect(error?._tag === "RunCancelled" && [error.runId, error.reason]).toEqual([runId, "client"])
+          expect((yield* supervisor.snapshot).runs).toEqual([])
+        }))
+    )
 
     it.scoped("closing the supervisor's own scope stops every run with RunCancelled(shutdown)", () =>
       Effect.gen(function*() {
@@ -264,7 +281,9 @@ describe("RunSupervisor", () => {
         "overloaded"
       ])
     }).pipe(
-      Effect.provide(supervisorLayer(withMock({ reply: "a b c d", fail: { afterTokens: 2, status: 503, message: "overloaded" } })))
+      Effect.provide(
+        supervisorLayer(withMock({ reply: "a b c d", fail: { afterTokens: 2, status: 503, message: "overloaded" } }))
+      )
     ))
 
   describe("commands", () => {
@@ -279,7 +298,8 @@ describe("RunSupervisor", () => {
         expect(Either.isRight(result)).toBe(true)
         expectGapFree(seen, runId)
         const text = (stream: "stdout" | "stderr") =>
-          seen.flatMap((event) => event._tag === "CommandOutput" && event.stream === stream ? [event.text] : []).join("")
+          seen.flatMap((event) => event._tag === "CommandOutput" && event.stream === stream ? [event.text] : [])
+            .join("")
         expect(text("stdout")).toBe("a\nb")
         const [oops, workspace] = [text("stderr").slice(0, 4), text("stderr").slice(4).trim()]
         expect(oops).toBe("oops")
@@ -301,7 +321,12 @@ describe("RunSupervisor", () => {
         const supervisor = yield* RunSupervisor
         const { events } = yield* supervisor.start(spec({ command: "echo hi" }))
         const { seen } = yield* drain(events)
-        expect(seen.map((event) => event._tag)).toEqual(["RunStarted", "CommandOutput", "CommandExited", "RunCompleted"])
+        expect(seen.map((event) => event._tag)).toEqual([
+          "RunStarted",
+          "CommandOutput",
+          "CommandExited",
+          "RunCompleted"
+        ])
         const last = seen.at(-1)
         expect(last?._tag === "RunCompleted" && [last.text, last.usage.outputTokens]).toEqual(["", 0])
       }).pipe(Effect.provide(supervisorLayer(withMock({})))))

@@ -48,6 +48,9 @@ export const stamp = (output: AgentOutput, runId: RunId, seq: number, at: number
     case "CommandExited":
       return new CommandExited({ runId, seq, at, exitCode: output.exitCode }, true)
     case "RunCompleted":
-      return new RunCompleted({ runId, seq, at, text: output.text, usage: output.usage, durationMs: output.durationMs }, true)
+      return new RunCompleted(
+        { runId, seq, at, text: output.text, usage: output.usage, durationMs: output.durationMs },
+        true
+      )
   }
 }

@@ -2,7 +2,20 @@
  * The lifecycle of runs: validation, one supervised fiber per run, gap-free `seq`, timeouts, cancellation, shutdown
  * and the bounded event buffer the RPC stream drains.
  */
-import { Cause, Chunk, Clock, Deferred, Duration, Effect, Exit, Fiber, Mailbox, Option, type Scope, Stream } from "effect"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Mailbox,
+  Option,
+  type Scope,
+  Stream
+} from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
@@ -211,10 +224,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       accepting = false
       const fibers = yield* Effect.forEach([...active.values()], (run) => Deferred.await(run.fiber))
       // Shutdown runs in a finalizer (uninterruptible): the wait must be interruptible for the timeout to cut it.
-      yield* Effect.interruptible(Effect.forEach(fibers, Fiber.await, { concurrency: "unbounded", discard: true })).pipe(
-        Effect.timeout(Duration.millis(graceMs)),
-        Effect.ignore
-      )
+      const finished = Effect.forEach(fibers, Fiber.await, { concurrency: "unbounded", discard: true })
+      yield* Effect.interruptible(finished).pipe(Effect.timeout(Duration.millis(graceMs)), Effect.ignore)
       yield* stopAll("shutdown")
     })
 

@@ -79,7 +79,8 @@ const streamParts = (
           return delay === 0 ? Effect.succeed(part) : Effect.as(Effect.sleep(delay), part)
         })
       )
-    const text = Stream.concat(Stream.make<Array<Response.StreamPartEncoded>>({ type: "text-start", id: textId }), paced)
+    const start: Response.StreamPartEncoded = { type: "text-start", id: textId }
+    const text = Stream.concat(Stream.make(start), paced)
     if (error !== undefined) return Stream.concat(text, Stream.fail(error))
 
     const tail: Array<Response.StreamPartEncoded> = [{ type: "text-end", id: textId }]
