@@ -40,6 +40,12 @@ export const ExitCode = {
 /** The exit code of an interrupted command (SIGINT/SIGTERM): a gateway stopping on a signal is a success. */
 let interruptedExitCode: number = ExitCode.interrupted
 
+// `openclaw run ... | head` closes stdout early: stop quietly, as other command-line tools do.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+  process.exit(ExitCode.ok)
+})
+
 const writeOut = (text: string) => Effect.sync(() => void process.stdout.write(text))
 const writeErr = (text: string) => Effect.sync(() => void process.stderr.write(text))
 

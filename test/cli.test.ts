@@ -1,0 +1,159 @@
+/**
+ * The `openclaw` CLI end to end: the built `dist/cli.js` as child processes against gateway child
+ * processes on loopback (HOME points at a temp dir, so the default token file lives there), checking
+ * output and exit codes.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type GatewayProcess, runCli, startGatewayProcess } from "./support/Processes.js"
+import { makeTempDir, removeDir, testConfig, unusedPort, writeJsonFile } from "./support/TestGateway.js"
+
+const dir = makeTempDir("openclaw-cli-")
+const home = path.join(dir, "home")
+/** Children see only the temp HOME: the default token file is `<home>/.openclaw/gateway.token`. */
+const env = { HOME: home }
+const gateways: Array<GatewayProcess> = []
+let fast: GatewayProcess
+let slow: GatewayProcess
+let slowToken: string
+
+beforeAll(async () => {
+  fs.mkdirSync(home)
+  // The fast gateway uses the default token file (under HOME); the slow one has its own.
+  const fastConfig = writeJsonFile(dir, "openclaw.json", {
+    gateway: { port: 0, shutdownGraceMs: 0 },
+    models: { providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 0 } } }
+  })
+  const slowDir = path.join(dir, "slow")
+  fs.mkdirSync(slowDir)
+  const slowConfig = writeJsonFile(slowDir, "openclaw.json", testConfig(slowDir, {
+    models: { providers: { mock: { tokenDelayMs: 200 } } }
+  }))
+  ;[fast, slow] = await Promise.all([
+    startGatewayProcess(["--config", fastConfig], { env }),
+    startGatewayProcess(["--config", slowConfig], { env })
+  ])
+  gateways.push(fast, slow)
+  slowToken = fs.readFileSync(path.join(slowDir, "gateway.token"), "utf8").trim()
+})
+
+afterAll(async () => {
+  await Promise.all(gateways.map((gateway) => gateway.stop("SIGKILL")))
+  removeDir(dir)
+})
+
+describe("openclaw run", () => {
+  it("streams the reply to stdout and a summary to stderr, exit 0", async () => {
+    const result = await runCli(["run", "--url", fast.url, "--prompt", "hi", "--mode", "inline"], { env })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/^Mock reply to "hi"/)
+    expect(result.stdout.endsWith("\n")).toBe(true)
+    expect(result.stderr).toMatch(/^run \S+ completed in \d+\.\d+s, \d+ tokens out\n$/)
+  })
+
+  it("--json prints every event as one NDJSON line, seq 0..n", async () => {
+    const result = await runCli(["run", "--url", fast.url, "-p", "hi", "--json"], { env })
+    expect(result.code, result.stderr).toBe(0)
+    const events = result.stdout.trimEnd().split("\n").map((line): unknown => JSON.parse(line))
+    const seqs = events.map((event) => (typeof event === "object" && event !== null && "seq" in event ? event.seq : -1))
+    expect(seqs).toEqual(events.map((_, index) => index))
+    const last = events[events.length - 1]
+    expect(typeof last === "object" && last !== null && "_tag" in last ? last._tag : undefined).toBe("RunCompleted")
+  })
+
+  it("an agent that is not allowed: exit 1 with AgentNotAllowed's message", async () => {
+    const result = await runCli(["run", "--url", fast.url, "--agent", "nope", "-p", "hi"], { env })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain("agent \"nope\" is not allowed")
+  })
+
+  it("a run longer than --timeout: exit 124", async () => {
+    const result = await runCli(["run", "--url", slow.url, "--token", slowToken, "-p", "hi", "--timeout", "0.3"], { env })
+    expect(result.code, result.stderr).toBe(124)
+    expect(result.stderr).toContain("timed out after 300 ms")
+  })
+
+  it("an unreachable gateway: exit 3, saying how to start one", async () => {
+    const port = await unusedPort()
+    const result = await runCli(["run", "--url", `ws://127.0.0.1:${port}`, "-p", "hi"], { env })
+    expect(result.code).toBe(3)
+    expect(result.stderr).toContain("openclaw gateway")
+    expect(result.stderr).toContain("npm start")
+  })
+
+  it("a refused token: exit 4", async () => {
+    const result = await runCli(["run", "--url", fast.url, "--token", "wrong", "-p", "hi"], { env })
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain("refused the token")
+  })
+
+  it("usage errors: exit 2", async () => {
+    expect((await runCli(["run", "--url", fast.url], { env })).code).toBe(2)
+    expect((await runCli(["run", "--bogus"], { env })).code).toBe(2)
+    expect((await runCli(["run", "-p", "hi", "--timeout", "-1"], { env })).code).toBe(2)
+    expect((await runCli(["run", "-p", "hi", "--url", "http://127.0.0.1:1"], { env })).code).toBe(2)
+  })
+})
+
+describe("openclaw status", () => {
+  it("--json prints the gateway's status, exit 0", async () => {
+    const result = await runCli(["status", "--url", fast.url, "--json"], { env })
+    expect(result.code, result.stderr).toBe(0)
+    const status: unknown = JSON.parse(result.stdout)
+    expect(status).toMatchObject({ listen: `127.0.0.1:${fast.port}`, version: expect.any(String) })
+  })
+
+  it("prints a human summary", async () => {
+    const result = await runCli(["status", "--url", fast.url], { env })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toContain(`listening on 127.0.0.1:${fast.port}`)
+    expect(result.stdout).toContain("active runs: ")
+  })
+
+  it("unreachable: exit 3; refused token: exit 4", async () => {
+    const port = await unusedPort()
+    expect((await runCli(["status", "--url", `ws://127.0.0.1:${port}`], { env })).code).toBe(3)
+    expect((await runCli(["status", "--url", fast.url, "--token", "wrong"], { env })).code).toBe(4)
+  })
+})
+
+describe("openclaw config", () => {
+  it("validate: a good file prints the decoded config with secrets redacted, exit 0", async () => {
+    const file = writeJsonFile(dir, "good.json", { gateway: { port: 1234, auth: { token: "s3cret" } } })
+    const result = await runCli(["config", "validate", file], { env })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).not.toContain("s3cret")
+    expect(JSON.parse(result.stdout)).toMatchObject({ gateway: { port: 1234, auth: { token: "<redacted>" } } })
+  })
+
+  it("validate: a bad file names the file and the problem, exit 2", async () => {
+    const file = writeJsonFile(dir, "bad.json", { gateway: { port: "nope" } })
+    const result = await runCli(["config", "validate", file], { env })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(file)
+    expect(result.stderr).toContain("gateway.port")
+  })
+
+  it("schema prints valid JSON Schema", async () => {
+    const result = await runCli(["config", "schema"], { env })
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ type: "object", properties: { gateway: expect.anything() } })
+  })
+})
+
+describe("openclaw gateway", () => {
+  it("a broken config: exit 2 with the error", async () => {
+    const file = writeJsonFile(dir, "broken.json", { gateway: { bind: "" } })
+    const result = await runCli(["gateway", "--config", file], { env })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(file)
+  })
+
+  it("exits 0 on SIGTERM", async () => {
+    const gateway = await startGatewayProcess(["--config", writeJsonFile(dir, "term.json", testConfig(dir))], { env })
+    gateways.push(gateway)
+    expect(await gateway.stop("SIGTERM")).toBe(0)
+    expect(gateway.output().stdout).toContain("shutting down")
+  })
+})
