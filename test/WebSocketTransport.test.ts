@@ -110,8 +110,8 @@ class RawClient {
     ws.on("close", (code, reason) => closed.resolve({ code, reason: reason.toString() }))
   }
 
-  static connect(gateway: Gateway, token: string = gateway.token): Promise<RawClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/`, { headers: { authorization: `Bearer ${token}` } })
+  static connect(gateway: Gateway, token: string = gateway.token, query = ""): Promise<RawClient> {
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/${query}`, { headers: { authorization: `Bearer ${token}` } })
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(new RawClient(ws)))
       ws.once("error", reject)
@@ -279,6 +279,27 @@ describe("WebSocket transport", () => {
     fastClient.close()
     client.close()
     await fast.stop()
+  })
+
+  it("with ?ack=auto the gateway acknowledges Chunks itself, so a hand-driven client needs no Acks", async () => {
+    const paced = await startGateway("autoack", {
+      models: { providers: { mock: { tokenDelayMs: 1, reply: Array.from({ length: 50 }, (_, i) => `w${i}`).join(" ") } } }
+    })
+    const client = await RawClient.connect(paced, paced.token, "?ack=auto")
+    client.request("1", "StartRun", { prompt: "go" })
+    const values: Array<Json> = []
+    for (;;) {
+      const message = await client.next((m) => m.requestId === "1")
+      if (message._tag === "Exit") {
+        expect(field(message, "exit", "_tag")).toBe("Success")
+        break
+      }
+      values.push(...asArray(message.values))
+    }
+    expect(values.map((event) => event.seq)).toEqual(values.map((_, index) => index))
+    expect(values.filter((event) => event._tag === "TokenDelta")).toHaveLength(50)
+    client.close()
+    await paced.stop()
   })
 
   it("fails a run of a disallowed agent with a typed AgentNotAllowed", async () => {

@@ -112,14 +112,18 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
     server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => socket.destroy())
       if (closing) return refuseUpgrade(socket, 503, "the gateway is shutting down")
-      const path = new URL(request.url ?? "/", "http://gateway").pathname
-      if (path !== "/") return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}; connect to /`)
+      const url = new URL(request.url ?? "/", "http://gateway")
+      if (url.pathname !== "/") return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}; connect to /`)
       const verdict = auth.checkHandshake(request.headers)
       if (verdict._tag === "Rejected") {
         return refuseUpgrade(socket, 401, verdict.reason, ["WWW-Authenticate: Bearer realm=\"openclaw\""])
       }
       wss.handleUpgrade(request, socket, head, (ws) => {
-        runSync(sockets.accept(ws, verdict.principal, request.socket.remoteAddress ?? "unknown"))
+        runSync(sockets.accept(ws, {
+          principal: verdict.principal,
+          remoteAddress: request.socket.remoteAddress ?? "unknown",
+          autoAck: url.searchParams.get("ack") === "auto"
+        }))
       })
     })
 

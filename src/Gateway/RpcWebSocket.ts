@@ -19,6 +19,11 @@ export interface ConnectionInfo {
   readonly principal: Principal
   readonly remoteAddress: string
   readonly connectedAt: number
+  /**
+   * `?ack=auto` on the URL: the gateway acknowledges each Chunk itself once the socket has written
+   * it, for hand-driven clients such as wscat. Backpressure then comes from TCP instead of Acks.
+   */
+  readonly autoAck: boolean
 }
 
 interface Connection {
@@ -49,7 +54,11 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
     let nextId = 0
     let writeRequest: (clientId: number, message: FromClientEncoded) => Effect.Effect<void> = () => Effect.void
 
-    const sendRaw = (connection: Connection, message: FromServerEncoded | ReturnType<typeof defectFrame>) => {
+    const sendRaw = (
+      connection: Connection,
+      message: FromServerEncoded | ReturnType<typeof defectFrame>,
+      onWritten?: () => void
+    ) => {
       if (connection.ws.readyState !== connection.ws.OPEN) return
       let text: string
       try {
@@ -57,7 +66,10 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
       } catch (cause) {
         text = JSON.stringify(defectFrame(`cannot encode response: ${String(cause)}`))
       }
-      connection.ws.send(text)
+      connection.ws.send(text, (error) => {
+        // Node reports a successful write with null or undefined.
+        if (onWritten !== undefined && (error === undefined || error === null)) onWritten()
+      })
     }
 
     const defectFrame = (message: string) => ({ _tag: "Defect", defect: protocolError(message) }) as const
@@ -76,7 +88,14 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
             const connection = connections.get(clientId)
             if (connection === undefined) return
             if (response._tag === "Exit") connection.active.delete(response.requestId)
-            sendRaw(connection, response)
+            const requestId = response._tag === "Chunk" && connection.info.autoAck ? response.requestId : undefined
+            sendRaw(
+              connection,
+              response,
+              requestId === undefined ? undefined : () => {
+                runFork(writeRequest(clientId, { _tag: "Ack", requestId }))
+              }
+            )
           }),
         end: () => Effect.void,
         clientIds: Effect.sync(() => new Set(connections.keys())),
@@ -111,15 +130,13 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
       }, { discard: true })
 
     /** Takes over an upgraded socket until it closes. */
-    const accept = (ws: WebSocket, principal: Principal, remoteAddress: string): Effect.Effect<ConnectionInfo> =>
+    const accept = (
+      ws: WebSocket,
+      options: { readonly principal: Principal; readonly remoteAddress: string; readonly autoAck: boolean }
+    ): Effect.Effect<ConnectionInfo> =>
       // Synchronous (run with runSync in the upgrade callback) so no message can arrive before the listeners.
       Effect.gen(function*() {
-        const info: ConnectionInfo = {
-          id: nextId++,
-          principal,
-          remoteAddress,
-          connectedAt: yield* Clock.currentTimeMillis
-        }
+        const info: ConnectionInfo = { id: nextId++, ...options, connectedAt: yield* Clock.currentTimeMillis }
         const connection: Connection = {
           info,
           ws,
