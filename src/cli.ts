@@ -63,7 +63,7 @@ const clientOptions = {
     Options.optional
   ),
   config: Options.file("config").pipe(
-    Options.withDescription("openclaw.json to take the token file, port and keep-alive from (default: the usual lookup)"),
+    Options.withDescription("openclaw.json to take the token file, port and keep-alive from (default: the lookup)"),
     Options.optional
   ),
   json: Options.boolean("json").pipe(Options.withDescription("Machine-readable output"))
@@ -130,7 +130,9 @@ const gateway = Command.make("gateway", {
     interruptedExitCode = ExitCode.ok
     // runGateway prints its own start-up errors; only the exit code is left to choose.
     yield* runGateway(options).pipe(
-      Effect.catchAllCause((cause) => Effect.fail(new CliExit({ code: exitCodeOf(Exit.failCause(cause)), message: "" })))
+      Effect.catchAllCause((cause) =>
+        Effect.fail(new CliExit({ code: exitCodeOf(Exit.failCause(cause)), message: "" }))
+      )
     )
   })).pipe(Command.withDescription("Run the gateway in the foreground until SIGINT/SIGTERM"))
 
@@ -141,7 +143,9 @@ const gateway = Command.make("gateway", {
 const positiveSeconds = (seconds: number) =>
   Number.isFinite(seconds) && seconds > 0
     ? Effect.succeed(seconds)
-    : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--timeout must be a positive number of seconds, got ${seconds}`)))
+    : Effect.fail(
+      ValidationError.invalidValue(HelpDoc.p(`--timeout must be a positive number of seconds, got ${seconds}`))
+    )
 
 const runExitCode = (error: RunError | GatewayClientError): number => {
   switch (error._tag) {
@@ -182,7 +186,10 @@ const run = Command.make("run", {
 }, (flags) =>
   Effect.gen(function*() {
     if (Option.isNone(flags.prompt) && Option.isNone(flags.command)) {
-      return yield* new CliExit({ code: ExitCode.usage, message: "openclaw run: give --prompt TEXT and/or --command CMD" })
+      return yield* new CliExit({
+        code: ExitCode.usage,
+        message: "openclaw run: give --prompt TEXT and/or --command CMD"
+      })
     }
     const spec: StartRunSpec = {
       ...Option.match(flags.mode, { onNone: () => ({}), onSome: (mode) => ({ mode }) }),
@@ -286,7 +293,10 @@ const status = Command.make("status", clientOptions, (flags) =>
 // ---------------------------------------------------------------------------------------------
 
 const validate = Command.make("validate", {
-  path: Args.text({ name: "PATH" }).pipe(Args.withDescription("openclaw.json to check (default: the lookup)"), Args.optional)
+  path: Args.text({ name: "PATH" }).pipe(
+    Args.withDescription("openclaw.json to check (default: the lookup)"),
+    Args.optional
+  )
 }, ({ path }) =>
   loadConfig(path).pipe(
     Effect.mapError(configFailure),

@@ -43,7 +43,8 @@ layer(GatewayLayer, { excludeTestServices: true })("GatewayClient", (it) => {
   it.effect("a streamed run arrives complete and in order", () =>
     withClient((client) =>
       Effect.gen(function*() {
-        const events = Array.from(yield* Stream.runCollect(client.startRun({ prompt: "hello gateway", mode: "inline" })))
+        const run = client.startRun({ prompt: "hello gateway", mode: "inline" })
+        const events = Array.from(yield* Stream.runCollect(run))
         expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index))
         expect(new Set(events.map((event) => event.runId)).size).toBe(1)
         const last = events[events.length - 1]

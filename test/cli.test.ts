@@ -6,7 +6,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GatewayProcess, runCli, startGatewayProcess } from "./support/Processes.js"
+import { eventually, type GatewayProcess, runCli, spawnCli, startGatewayProcess } from "./support/Processes.js"
 import { makeTempDir, removeDir, testConfig, unusedPort, writeJsonFile } from "./support/TestGateway.js"
 
 const dir = makeTempDir("openclaw-cli-")
@@ -69,9 +69,31 @@ describe("openclaw run", () => {
   })
 
   it("a run longer than --timeout: exit 124", async () => {
-    const result = await runCli(["run", "--url", slow.url, "--token", slowToken, "-p", "hi", "--timeout", "0.3"], { env })
+    const args = ["run", "--url", slow.url, "--token", slowToken, "-p", "hi", "--timeout", "0.3"]
+    const result = await runCli(args, { env })
     expect(result.code, result.stderr).toBe(124)
     expect(result.stderr).toContain("timed out after 300 ms")
+  })
+
+  it("Ctrl-C cancels the run on the gateway: exit 130", async () => {
+    const run = spawnCli(["run", "--url", slow.url, "--token", slowToken, "-p", "hi", "--mode", "inline"], { env })
+    try {
+      await eventually(() => run.output().stdout.length > 0)
+      run.child.kill("SIGINT")
+      const result = await run.result
+      expect(result.code).toBe(130)
+      expect(result.stderr).toMatch(/run \S+ cancelled/)
+    } finally {
+      run.child.kill("SIGKILL")
+    }
+    const activeRuns = async () => {
+      const status = await runCli(["status", "--url", slow.url, "--token", slowToken, "--json"], { env })
+      const parsed: unknown = JSON.parse(status.stdout)
+      return typeof parsed === "object" && parsed !== null && "runs" in parsed && Array.isArray(parsed.runs)
+        ? parsed.runs.length
+        : -1
+    }
+    await eventually(async () => (await activeRuns()) === 0)
   })
 
   it("an unreachable gateway: exit 3, saying how to start one", async () => {

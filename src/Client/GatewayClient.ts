@@ -146,7 +146,9 @@ export const classifyClientError = (url: string, tokenSource: string) =>
 (error: RpcClientError): GatewayClientError => {
   const cause = error.cause
   if (Socket.isSocketError(cause)) {
-    if (cause.reason === "OpenTimeout") return new GatewayUnreachable({ url, reason: "timed out opening the WebSocket" })
+    if (cause.reason === "OpenTimeout") {
+      return new GatewayUnreachable({ url, reason: "timed out opening the WebSocket" })
+    }
     if (cause.reason === "Open") {
       const failure = cause.cause instanceof SocketErrorEvent ? cause.cause.failure : undefined
       const status = failure?.status
@@ -215,7 +217,8 @@ export const make = Effect.fnUntraced(function*(options: GatewayClientOptions = 
     url,
     connect,
     serverInfo: Ref.get(serverInfo),
-    startRun: (spec) => client.StartRun(spec).pipe(Stream.catchTag("RpcClientError", (error) => Stream.fail(classify(error)))),
+    startRun: (spec) =>
+      client.StartRun(spec).pipe(Stream.catchTag("RpcClientError", (error) => Stream.fail(classify(error)))),
     cancelRun: (runId) => client.CancelRun({ runId }).pipe(Effect.catchTag("RpcClientError", failClassified)),
     status: client.Status({}).pipe(Effect.catchTag("RpcClientError", failClassified))
   })

@@ -159,7 +159,8 @@ export class HeaderWebSocket extends EventTarget implements DomWebSocket {
         status,
         detail,
         code: undefined,
-        message: `the gateway refused the WebSocket upgrade with HTTP ${status}${detail === undefined ? "" : `: ${detail}`}`
+        message: `the gateway refused the WebSocket upgrade with HTTP ${status}` +
+          (detail === undefined ? "" : `: ${detail}`)
       }
     }
     return { status: undefined, detail: undefined, code: errnoCode(error), message: error.message }

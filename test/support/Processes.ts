@@ -31,18 +31,26 @@ export const childEnv = (env: Readonly<Record<string, string>> = {}): NodeJS.Pro
   return { ...base, ...env }
 }
 
-/** Runs `node dist/cli.js ...args` to completion. */
-export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: childEnv(options.env),
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+export interface CliProcess {
+  readonly child: ChildProcess
+  /** What it printed so far. */
+  readonly output: () => { readonly stdout: string; readonly stderr: string }
+  /** Resolves when it exits (killed with SIGKILL after `timeoutMs`). */
+  readonly result: Promise<CliResult>
+}
+
+/** Starts `node dist/cli.js ...args`; the caller must await `result` (or kill `child`). */
+export const spawnCli = (args: ReadonlyArray<string>, options: CliOptions = {}): CliProcess => {
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: childEnv(options.env),
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+  const result = new Promise<CliResult>((resolve, reject) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 20_000)
     child.once("error", (error) => {
       clearTimeout(timer)
@@ -53,6 +61,21 @@ export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}): P
       resolve({ code, signal, stdout, stderr })
     })
   })
+  return { child, output: () => ({ stdout, stderr }), result }
+}
+
+/** Runs `node dist/cli.js ...args` to completion. */
+export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}): Promise<CliResult> =>
+  spawnCli(args, options).result
+
+/** Polls `condition` every 20 ms until it holds; fails after `timeoutMs`. */
+export const eventually = async (condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
 export interface GatewayProcess {
   readonly child: ChildProcess

@@ -63,9 +63,8 @@ export const startInProcessGateway = (patch: Json = {}) =>
   Effect.gen(function*() {
     const dir = yield* scopedTempDir("openclaw-gateway-")
     const configFile = writeJsonFile(dir, "openclaw.json", testConfig(dir, patch))
-    const context = yield* Layer.build(
-      GatewayLive.pipe(Layer.provide(configLayer({ config: Option.some(configFile), port: Option.none(), bind: Option.none() })))
-    )
+    const config = configLayer({ config: Option.some(configFile), port: Option.none(), bind: Option.none() })
+    const context = yield* Layer.build(GatewayLive.pipe(Layer.provide(config)))
     const server = yield* Effect.provide(GatewayServer, context)
     const tokenFile = path.join(dir, "gateway.token")
     const gateway: TestGateway = {
