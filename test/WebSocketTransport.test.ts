@@ -362,6 +362,20 @@ describe("WebSocket transport", () => {
   })
 })
 
+describe("hostile frames", () => {
+  it("invalid UTF-8 in a text frame closes only that connection, with 1007", async () => {
+    const gateway = await startGateway("utf8")
+    const bystander = await RawClient.connect(gateway)
+    const offender = await RawClient.connect(gateway)
+    offender.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
+    expect((await offender.closed).code).toBe(1007)
+    bystander.request("1", "Status")
+    expect(field(await bystander.next((m) => m.requestId === "1"), "exit", "_tag")).toBe("Success")
+    bystander.close()
+    await gateway.stop()
+  })
+})
+
 describe("run lifecycle over the socket", () => {
   let gateway: Gateway
 
