@@ -5,6 +5,7 @@
 import { layer } from "@effect/vitest"
 import { Context, Effect, Either, Layer, Option, Stream } from "effect"
 import { expect } from "vitest"
+import { WebSocketServer } from "ws"
 import {
   GatewayClient,
   type GatewayClientOptions,
@@ -119,5 +120,40 @@ layer(GatewayLayer, { excludeTestServices: true })("GatewayClient", (it) => {
         )
       )
       expect(error._tag).toBe("GatewayClientConfigError")
+    }))
+
+  it.scoped("sends the Bearer header on the upgrade and pings at keepAliveInterval", () =>
+    Effect.gen(function*() {
+      // A bare ws server standing in for the gateway: it records the upgrade's header and counts Pings.
+      const seen = { authorization: "", pings: 0 }
+      const server = yield* Effect.acquireRelease(
+        Effect.async<WebSocketServer>((resume) => {
+          const wss: WebSocketServer = new WebSocketServer(
+            { port: 0, host: "127.0.0.1" },
+            () => resume(Effect.succeed(wss))
+          )
+        }),
+        (wss) => Effect.async<void>((resume) => wss.close(() => resume(Effect.void)))
+      )
+      server.on("connection", (ws, request) => {
+        seen.authorization = request.headers.authorization ?? ""
+        ws.on("message", (data) => {
+          if (data.toString() !== JSON.stringify({ _tag: "Ping" })) return
+          seen.pings++
+          ws.send(JSON.stringify({ _tag: "Pong" }))
+        })
+      })
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      yield* Effect.gen(function*() {
+        yield* GatewayClient
+        yield* Effect.sleep("500 millis")
+      }).pipe(
+        Effect.provide(
+          GatewayClient.layer({ url: `ws://127.0.0.1:${port}`, token: "tok", keepAliveInterval: "50 millis" })
+        )
+      )
+      expect(seen.authorization).toBe("Bearer tok")
+      expect(seen.pings).toBeGreaterThanOrEqual(4)
     }))
 })
