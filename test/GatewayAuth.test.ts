@@ -1,0 +1,116 @@
+/** Handshake auth decisions at start (token source, refusal to expose an open gateway) and session JWTs. */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Redacted } from "effect"
+import { decodeJwt, jwtVerify } from "jose"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { presentedToken, tokenMatches } from "../src/Auth/BearerToken.js"
+import { GatewayAuth, GatewayStartupError, isLoopbackAddress } from "../src/Auth/GatewayAuth.js"
+import { SessionTokens } from "../src/Auth/SessionTokens.js"
+import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
+import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+
+const tempFile = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-auth-")), name)
+
+const makeAuth = (input: OpenclawConfigInput) =>
+  Effect.provide(GatewayAuth, GatewayAuth.Default.pipe(Layer.provide(GatewayConfig.layerTest(input))))
+
+describe("GatewayAuth", () => {
+  it.effect("on loopback without a configured token, generates one and writes it with mode 0600", () =>
+    Effect.gen(function*() {
+      const tokenFile = tempFile("gateway.token")
+      const auth = yield* makeAuth({ gateway: { auth: { tokenFile } } })
+      const token = fs.readFileSync(tokenFile, "utf8").trim()
+      expect(token.length).toBeGreaterThanOrEqual(40)
+      expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600)
+      expect(fs.statSync(path.dirname(tokenFile)).isDirectory()).toBe(true)
+      expect(auth.checkHandshake({ authorization: `Bearer ${token}` })._tag).toBe("Accepted")
+      expect(auth.checkHandshake({ authorization: "Bearer nope" })).toEqual({
+        _tag: "Rejected",
+        reason: "invalid bearer token"
+      })
+      expect(auth.checkHandshake({})).toEqual({ _tag: "Rejected", reason: "missing bearer token" })
+    }))
+
+  it.effect("a new start rotates the generated token: the old one is refused", () =>
+    Effect.gen(function*() {
+      const tokenFile = tempFile("gateway.token")
+      yield* makeAuth({ gateway: { auth: { tokenFile } } })
+      const first = fs.readFileSync(tokenFile, "utf8").trim()
+      const second = yield* makeAuth({ gateway: { auth: { tokenFile } } })
+      expect(fs.readFileSync(tokenFile, "utf8").trim()).not.toBe(first)
+      expect(second.checkHandshake({ authorization: `Bearer ${first}` })._tag).toBe("Rejected")
+    }))
+
+  it.effect("a configured token is used as is and no file is written", () =>
+    Effect.gen(function*() {
+      const tokenFile = tempFile("gateway.token")
+      const auth = yield* makeAuth({ gateway: { bind: "0.0.0.0", auth: { token: "s3cret-token", tokenFile } } })
+      expect(fs.existsSync(tokenFile)).toBe(false)
+      expect(auth.checkHandshake({ authorization: "Bearer s3cret-token" })._tag).toBe("Accepted")
+      expect(auth.checkHandshake({ "sec-websocket-protocol": "openclaw, bearer.s3cret-token" })._tag).toBe("Accepted")
+      expect(auth.checkHandshake({ authorization: "Bearer s3cret-token-but-longer" })._tag).toBe("Rejected")
+    }))
+
+  it.effect("refuses to start on a non-loopback address without a token", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(makeAuth({ gateway: { bind: "0.0.0.0", auth: { tokenFile: tempFile("t") } } }))
+      expect(exit).toStrictEqual(Exit.fail(expect.any(GatewayStartupError)))
+      if (Exit.isFailure(exit)) expect(String(exit.cause)).toMatch(/not loopback/)
+    }))
+
+  it.effect("refuses to start unauthenticated on a non-loopback address", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        makeAuth({ gateway: { bind: "192.0.2.1", auth: { token: "x" } }, security: { websocket: { enabled: false } } })
+      )
+      expect(Exit.isFailure(exit) && String(exit.cause).includes("only listen on loopback")).toBe(true)
+    }))
+
+  it.effect("with authentication disabled on loopback, everyone is accepted", () =>
+    Effect.gen(function*() {
+      const auth = yield* makeAuth({ security: { websocket: { enabled: false } } })
+      expect(auth.checkHandshake({})._tag).toBe("Accepted")
+    }))
+
+  it("knows loopback addresses", () => {
+    expect(["127.0.0.1", "127.1.2.3", "::1", "localhost"].every(isLoopbackAddress)).toBe(true)
+    expect(["0.0.0.0", "192.168.1.2", "::", "example.com"].some(isLoopbackAddress)).toBe(false)
+  })
+
+  it("reads the token from the Authorization header or the bearer subprotocol, nothing else", () => {
+    expect(presentedToken({ authorization: "Bearer abc" })).toBe("abc")
+    expect(presentedToken({ authorization: "bearer   abc  " })).toBe("abc")
+    expect(presentedToken({ authorization: "Basic abc" })).toBeUndefined()
+    expect(presentedToken({ "sec-websocket-protocol": "openclaw, bearer.xyz" })).toBe("xyz")
+    expect(presentedToken({ "sec-websocket-protocol": "openclaw" })).toBeUndefined()
+    expect(tokenMatches("abc", Redacted.make("abc"))).toBe(true)
+    expect(tokenMatches("abd", Redacted.make("abc"))).toBe(false)
+    expect(tokenMatches("", Redacted.make("abc"))).toBe(false)
+  })
+})
+
+describe("SessionTokens", () => {
+  it.effect("issues an HS256 JWT bound to the connection and principal, with exp, iat and jti", () =>
+    Effect.gen(function*() {
+      const sessions = yield* Effect.provide(
+        SessionTokens,
+        SessionTokens.Default.pipe(
+          Layer.provide(GatewayConfig.layerTest({ security: { jwt: { secret: "k".repeat(32), ttlSeconds: 60 } } }))
+        )
+      )
+      const issued = yield* sessions.issue({ sid: "7", sub: "gateway-token" })
+      const { payload, protectedHeader } = yield* Effect.promise(() =>
+        jwtVerify(issued.token, new TextEncoder().encode("k".repeat(32)), { algorithms: ["HS256"], currentDate: new Date(0) })
+      )
+      expect(protectedHeader.alg).toBe("HS256")
+      expect(payload).toMatchObject({ sid: "7", sub: "gateway-token" })
+      // TestClock: issued at time 0, valid for the configured 60 s
+      expect(payload.iat).toBe(0)
+      expect(payload.exp).toBe(60)
+      expect(issued.expiresAt).toBe(60_000)
+      const other = yield* sessions.issue({ sid: "7", sub: "gateway-token" })
+      expect(decodeJwt(other.token).jti).not.toBe(payload.jti)
+    }))
+})
