@@ -397,7 +397,7 @@ describe("Config", () => {
           const fromFlag = yield* Effect.flip(resolveConfigPath(Option.some(missing), tree.isolated()))
           expect(fromFlag.reason).toBe("NotFound")
           expect(fromFlag.file).toBe(missing)
-          expect(fromFlag.message).toBe(`openclaw.json error in ${missing}:\n  file not found (given by --config)`)
+          expect(fromFlag.message).toBe(`openclaw.json error in ${missing}:\n  file not found (given by the command line)`)
           const fromEnv = yield* Effect.flip(loadConfig(Option.none(), tree.isolated({ OPENCLAW_CONFIG: missing })))
           expect(fromEnv.reason).toBe("NotFound")
           expect(fromEnv.message).toContain("given by OPENCLAW_CONFIG")

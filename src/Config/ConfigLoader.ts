@@ -67,7 +67,7 @@ export const resolveConfigPath = Effect.fn("ConfigLoader.resolveConfigPath")(fun
       )
     )
   const given = Option.orElse(
-    Option.map(explicit, (file) => ({ file, source: "--config" })),
+    Option.map(explicit, (file) => ({ file, source: "the command line" })),
     () => Option.map(fromEnv, (file) => ({ file, source: "OPENCLAW_CONFIG" }))
   )
   if (Option.isSome(given)) {
