@@ -94,8 +94,11 @@ describe("Config", () => {
             maxThreads: os.availableParallelism(),
             minThreads: 1,
             idleTimeout: 30000,
-            queueSize: 100
+            queueSize: 100,
+            limits: { heapMb: 512, cpuTimeMs: 300000 }
           })
+          expect(config.agents.maxSteps).toBe(8)
+          expect(config.quotas).toEqual({ maxConcurrentRuns: 32, runsPerMinute: 600 })
           expect(config.security.websocket).toEqual({
             enabled: true,
             handshakeAuth: "BearerToken",
@@ -149,7 +152,8 @@ describe("Config", () => {
             maxThreads: 10,
             minThreads: 2,
             idleTimeout: 30000,
-            queueSize: 100
+            queueSize: 100,
+            limits: { heapMb: 512, cpuTimeMs: 300000 }
           })
         }))
 
@@ -291,6 +295,12 @@ describe("Config", () => {
           expect(error.issues).toEqual([
             { path: "agents.threadPool.minThreads", message: "minThreads (3) must not exceed maxThreads (2)" }
           ])
+        }))
+
+      it.scoped("a thread heap limit under 64 MB is refused (such threads die at start-up)", () =>
+        Effect.gen(function*() {
+          const { error } = yield* loadError(`{"agents":{"threadPool":{"limits":{"heapMb":48}}}}`)
+          expect(error.issues.map((issue) => issue.path)).toEqual(["agents.threadPool.limits.heapMb"])
         }))
 
       it("minThreads equal to maxThreads is fine", () => {
@@ -482,7 +492,7 @@ describe("Config", () => {
       const root = at()
       expect(root["type"]).toBe("object")
       expect(Object.keys(isRecord(root["properties"]) ? root["properties"] : {})).toEqual(
-        ["$schema", "gateway", "acp", "agents", "security", "models", "runs"]
+        ["$schema", "gateway", "acp", "agents", "security", "models", "runs", "quotas"]
       )
       expect(at("acp", "codex")["type"]).toBe("object")
     })

@@ -145,8 +145,58 @@ export const ThreadPoolSection = Schema.Struct({
   )
 )
 
+export const ThreadLimitsSection = Schema.Struct({
+  heapMb: withDefault(
+    // Below 64 MB a worker dies while starting up (measured), so smaller values are refused here.
+    Schema.Int.pipe(Schema.between(64, 65_536)),
+    512,
+    "Old-generation heap limit of each worker thread, in MB (at least 64). A run that exceeds it fails with " +
+      "`ThreadOutOfMemory` and its thread is replaced. Default 512."
+  ),
+  cpuTimeMs: withDefault(
+    PositiveMillis,
+    300_000,
+    "CPU time one run may use on its thread, in ms, sampled from the main thread; over it the thread is " +
+      "terminated and the run fails with `CpuQuotaExceeded`. Default 300000 (5 minutes)."
+  )
+})
+
 export const AgentsSection = Schema.Struct({
-  threadPool: section(ThreadPoolSection, "The worker threads that run thread-bound agent runs.")
+  threadPool: section(
+    Schema.extend(
+      ThreadPoolSection,
+      Schema.Struct({ limits: section(ThreadLimitsSection, "Per-thread quotas enforced from the main thread.") })
+    ),
+    "The worker threads that run thread-bound agent runs."
+  ),
+  workspaceRoot: optional(
+    Schema.String.pipe(Schema.minLength(1)),
+    "Directory under which each run gets its own workspace. Default: the system temporary directory."
+  ),
+  maxSteps: withDefault(
+    Schema.Int.pipe(Schema.between(1, 100)),
+    8,
+    "Most model turns of one agent run (each turn may call tools). Default 8."
+  ),
+  maxSubagentDepth: withDefault(
+    Schema.Int.pipe(Schema.between(0, 8)),
+    2,
+    "How deep subagents may spawn subagents; 0 disables `spawn_subagent`. Default 2."
+  )
+})
+
+export const QuotasSection = Schema.Struct({
+  maxConcurrentRuns: withDefault(
+    Schema.Int.pipe(Schema.between(1, 100_000)),
+    32,
+    "Runs one principal (token) may have active at once; the next is refused with `QuotaExceeded`. Default 32."
+  ),
+  runsPerMinute: withDefault(
+    Schema.Int.pipe(Schema.between(1, 1_000_000)),
+    600,
+    "Runs one principal may start per minute; more are refused with `QuotaExceeded` saying when to retry. " +
+      "Default 600."
+  )
 })
 
 export const WebSocketSecuritySection = Schema.Struct({
@@ -262,7 +312,8 @@ export const OpenclawConfig = Schema.Struct({
   agents: section(AgentsSection, "Where agent runs execute."),
   security: section(SecuritySection, "Authentication of clients and sessions."),
   models: section(ModelsSection, "LLM providers and the default model."),
-  runs: section(RunsSection, "Limits of a single run.")
+  runs: section(RunsSection, "Limits of a single run."),
+  quotas: section(QuotasSection, "Per-principal limits on runs.")
 }).annotations({
   identifier: "OpenclawConfig",
   title: "openclaw.json",

@@ -70,6 +70,59 @@ export class AgentFailed extends Schema.TaggedError<AgentFailed>()("AgentFailed"
   }
 }
 
+/** The pool's queue is full; try again after `retryAfterMs`. */
+export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
+  queueSize: Schema.Int,
+  retryAfterMs: Schema.Number
+}) {
+  override get message() {
+    return `the run queue is full (${this.queueSize} waiting): retry in ${Math.ceil(this.retryAfterMs / 1000)} s`
+  }
+}
+
+/** The caller's own limits: too many active runs, or too many started in the last minute. */
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
+  principal: Schema.String,
+  limit: Schema.Literal("concurrentRuns", "runsPerMinute"),
+  retryAfterMs: Schema.Number
+}) {
+  override get message() {
+    const what = this.limit === "concurrentRuns" ? "too many active runs" : "too many runs this minute"
+    return `quota exceeded for ${this.principal}: ${what}; retry in ${Math.ceil(this.retryAfterMs / 1000)} s`
+  }
+}
+
+/** The run's thread went over its heap limit and was terminated. */
+export class ThreadOutOfMemory extends Schema.TaggedError<ThreadOutOfMemory>()("ThreadOutOfMemory", {
+  runId: RunId,
+  heapMb: Schema.Number
+}) {
+  override get message() {
+    return `run ${this.runId} exceeded the ${this.heapMb} MB heap limit of its thread`
+  }
+}
+
+/** The run used more CPU time than `agents.threadPool.limits.cpuTimeMs`; its thread was terminated. */
+export class CpuQuotaExceeded extends Schema.TaggedError<CpuQuotaExceeded>()("CpuQuotaExceeded", {
+  runId: RunId,
+  cpuTimeMs: Schema.Number
+}) {
+  override get message() {
+    return `run ${this.runId} exceeded its CPU time quota of ${this.cpuTimeMs} ms`
+  }
+}
+
+/** The run's thread exited unexpectedly. */
+export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()("WorkerCrashed", {
+  runId: RunId,
+  exitCode: Schema.NullOr(Schema.Int),
+  reason: Schema.String
+}) {
+  override get message() {
+    return `the thread of run ${this.runId} crashed: ${this.reason}`
+  }
+}
+
 export const RunError = Schema.Union(
   AgentNotAllowed,
   InvalidRequest,
@@ -77,6 +130,11 @@ export const RunError = Schema.Union(
   RunCancelled,
   RunNotFound,
   ProviderFailed,
-  AgentFailed
+  AgentFailed,
+  QueueFull,
+  QuotaExceeded,
+  ThreadOutOfMemory,
+  CpuQuotaExceeded,
+  WorkerCrashed
 )
 export type RunError = typeof RunError.Type
