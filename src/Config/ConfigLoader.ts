@@ -43,6 +43,8 @@ export interface LoadedConfig {
   readonly config: OpenclawConfig
   /** The file read; none when running on the embedded defaults. */
   readonly file: Option.Option<string>
+  /** The file's parsed JSON, before decoding: worker threads decode it again (secrets included) for themselves. */
+  readonly input: unknown
   /** Accepted but dubious settings, for the caller to log. */
   readonly warnings: ReadonlyArray<string>
 }
@@ -99,7 +101,7 @@ export const loadConfig = Effect.fn("ConfigLoader.loadConfig")(function*(
     Effect.flatMap((text) => parseConfigText(text, file.value))
   )
   const config = yield* decodeConfig(input, Option.getOrNull(file))
-  const loaded: LoadedConfig = { config, file, warnings: configWarnings(config, options.cores) }
+  const loaded: LoadedConfig = { config, file, input, warnings: configWarnings(config, options.cores) }
   return loaded
 })
 

@@ -8,6 +8,11 @@ export interface GatewayConfigService {
   readonly config: OpenclawConfig
   /** The file the config was read from; none when running on the embedded defaults. */
   readonly file: Option.Option<string>
+  /**
+   * The parsed file before decoding. Worker threads receive it and decode it themselves, since the decoded
+   * config holds `Redacted` secrets that do not cross a thread boundary.
+   */
+  readonly input: unknown
 }
 
 export class GatewayConfig extends Context.Tag("openclaw/GatewayConfig")<GatewayConfig, GatewayConfigService>() {
@@ -22,16 +27,17 @@ export class GatewayConfig extends Context.Tag("openclaw/GatewayConfig")<Gateway
     Layer.effect(
       GatewayConfig,
       Effect.gen(function*() {
-        const { config, file, warnings } = yield* loadConfig(explicit, options)
+        const { config, file, input, warnings } = yield* loadConfig(explicit, options)
         yield* Effect.forEach(warnings, (warning) => Effect.logWarning(warning), { discard: true })
-        return { config, file }
+        return { config, file, input }
       })
     ).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))
 
   /** A config decoded from an in-memory `openclaw.json` value (defaults fill the rest). */
   static readonly fromInput = (input: OpenclawConfigInput): GatewayConfigService => ({
     config: Schema.decodeUnknownSync(OpenclawConfig, { onExcessProperty: "error" })(input),
-    file: Option.none()
+    file: Option.none(),
+    input
   })
 
   /** For tests: the given partial config on top of the defaults. */

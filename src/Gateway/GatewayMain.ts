@@ -22,8 +22,9 @@ export const noOverrides: GatewayOptions = { config: Option.none(), port: Option
 export const configLayer = (options: GatewayOptions): Layer.Layer<GatewayConfig, ConfigError> =>
   Layer.effect(
     GatewayConfig,
-    Effect.map(GatewayConfig, ({ config, file }) => ({
+    Effect.map(GatewayConfig, ({ config, file, input }) => ({
       file,
+      input,
       config: {
         ...config,
         gateway: {
