@@ -6,6 +6,7 @@ import {
   RunCompleted,
   RunQueued,
   RunStarted,
+  SubagentEvent,
   TokenDelta,
   ToolCalled,
   ToolResult
@@ -50,6 +51,11 @@ export const stamp = (output: AgentOutput, runId: RunId, seq: number, at: number
     case "RunCompleted":
       return new RunCompleted(
         { runId, seq, at, text: output.text, usage: output.usage, durationMs: output.durationMs },
+        true
+      )
+    case "SubagentEvent":
+      return new SubagentEvent(
+        { runId, seq, at, childRunId: output.childRunId, depth: output.depth, event: output.event },
         true
       )
   }

@@ -69,7 +69,52 @@ export class RunCompleted extends Schema.TaggedClass<RunCompleted>()("RunComplet
   durationMs: Schema.Number
 }) {}
 
-export const AgentEvent = Schema.Union(
+/**
+ * An event of a subagent run started by this run's `spawn_subagent` tool, forwarded as it happens. `event` is the
+ * child's own event (its `runId`, `seq` and `at`); `depth` is the child's (1 for a child of a client's run). A
+ * grandchild's events arrive wrapped twice.
+ */
+export class SubagentEvent extends Schema.TaggedClass<SubagentEvent>()("SubagentEvent", {
+  ...common,
+  childRunId: RunId,
+  depth: Schema.Int.pipe(Schema.positive()),
+  event: Schema.suspend((): Schema.Schema<AgentEvent, AgentEventEncoded> => AgentEvent)
+}) {}
+
+export type AgentEvent =
+  | RunQueued
+  | RunStarted
+  | TokenDelta
+  | ToolCalled
+  | ToolResult
+  | CommandOutput
+  | CommandExited
+  | RunCompleted
+  | SubagentEvent
+
+/** The JSON form of an event, written out because `SubagentEvent` makes the union recursive. */
+export type AgentEventEncoded =
+  | typeof RunQueued.Encoded
+  | typeof RunStarted.Encoded
+  | typeof TokenDelta.Encoded
+  | typeof ToolCalled.Encoded
+  | typeof ToolResult.Encoded
+  | typeof CommandOutput.Encoded
+  | typeof CommandExited.Encoded
+  | typeof RunCompleted.Encoded
+  | SubagentEventEncoded
+
+export interface SubagentEventEncoded {
+  readonly _tag: "SubagentEvent"
+  readonly runId: string
+  readonly seq: number
+  readonly at: number
+  readonly childRunId: string
+  readonly depth: number
+  readonly event: AgentEventEncoded
+}
+
+export const AgentEvent: Schema.Schema<AgentEvent, AgentEventEncoded> = Schema.Union(
   RunQueued,
   RunStarted,
   TokenDelta,
@@ -77,6 +122,6 @@ export const AgentEvent = Schema.Union(
   ToolResult,
   CommandOutput,
   CommandExited,
-  RunCompleted
+  RunCompleted,
+  SubagentEvent
 )
-export type AgentEvent = typeof AgentEvent.Type
