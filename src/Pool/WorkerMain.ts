@@ -1,0 +1,92 @@
+/**
+ * The entry point of a pool worker thread: its own Effect runtime, built from the config the pool
+ * hands over, running one run at a time with the same agent code as inline runs. Each run gets a
+ * fresh provider registry and runner, so no run sees another's state. Events go back in batches,
+ * at most `MaxOutstandingBatches` ahead of what the main thread has taken.
+ */
+import { Cause, Chunk, Clock, Effect, Exit, Layer, Option, Schema, Stream } from "effect"
+import * as v8 from "node:v8"
+import { parentPort, workerData } from "node:worker_threads"
+import { stamp } from "../Agents/AgentOutput.js"
+import { AgentRunner } from "../Agents/AgentRunner.js"
+import * as InlineRunner from "../Agents/InlineRunner.js"
+import { OpenclawConfig } from "../Config/ConfigSchema.js"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
+import { AgentFailed, type RunError } from "../Domain/RunError.js"
+import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
+import { FromWorker, MaxOutstandingBatches, ToWorker, WorkerInit } from "./WorkerProtocol.js"
+
+const HealthIntervalMs = 1000
+
+const program = Effect.gen(function*() {
+  const port = parentPort
+  if (port === null) return yield* Effect.dieMessage("WorkerMain must run in a worker thread")
+  const init = yield* Schema.decodeUnknown(WorkerInit)(workerData)
+  const configInput = init.configInput
+  const config = yield* Schema.decodeUnknown(OpenclawConfig, { onExcessProperty: "error" })(configInput)
+  const configLayer = Layer.succeed(GatewayConfig, { config, file: Option.none(), input: configInput })
+  const encode = Schema.encodeSync(FromWorker)
+  const decode = Schema.decodeUnknownEither(ToWorker)
+  const post = (message: FromWorker) => port.postMessage(encode(message))
+  const credits = new Map<string, Effect.Semaphore>()
+
+  const execute = (run: Extract<ToWorker, { _tag: "Run" }>) =>
+    Effect.gen(function*() {
+      const semaphore = yield* Effect.makeSemaphore(MaxOutstandingBatches)
+      credits.set(run.runId, semaphore)
+      const registry = yield* ProviderRegistry.make
+      const model = yield* registry.resolve(run.spec.model)
+      const runner = yield* AgentRunner
+      let seq = 0
+      yield* runner.execute({ runId: run.runId, agent: run.agent, spec: run.spec, model }).pipe(
+        Stream.runForEachChunk((outputs) =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            const events = Chunk.toReadonlyArray(Chunk.map(outputs, (output) => stamp(output, run.runId, seq++, at)))
+            return Effect.zipRight(semaphore.take(1), Effect.sync(() => post({ _tag: "Events", runId: run.runId, events })))
+          })
+        )
+      )
+    }).pipe(
+      Effect.provide(Layer.merge(configLayer, InlineRunner.layer)),
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          credits.delete(run.runId)
+          if (Exit.isSuccess(exit)) return post({ _tag: "Completed", runId: run.runId })
+          const failure = Cause.failureOption(exit.cause)
+          const error: RunError = Option.getOrElse(failure, () =>
+            new AgentFailed({ runId: run.runId, reason: `worker: ${Cause.pretty(exit.cause)}` })
+          )
+          post({ _tag: "Failed", runId: run.runId, error })
+        })
+      ),
+      Effect.ignore
+    )
+
+  const runFork = Effect.runFork
+  port.on("message", (raw: unknown) => {
+    const message = decode(raw)
+    if (message._tag === "Left") return
+    const value = message.right
+    if (value._tag === "Run") {
+      runFork(execute(value))
+    } else {
+      const semaphore = credits.get(value.runId)
+      if (semaphore !== undefined) runFork(semaphore.release(value.batches))
+    }
+  })
+  setInterval(() => post({ _tag: "Health", heapUsedBytes: v8.getHeapStatistics().used_heap_size }), HealthIntervalMs)
+    .unref()
+  post({ _tag: "Ready" })
+})
+
+// A worker that cannot start exits with code 1: the pool sees it die before `Ready` and backs off.
+Effect.runFork(
+  program.pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.sync(() => {
+        process.stderr.write(`openclaw worker failed to start: ${Cause.pretty(cause)}\n`)
+        process.exit(1)
+      })
+    )
+  )
+)

@@ -1,0 +1,47 @@
+/**
+ * Messages between the pool (main thread) and a worker thread, as Schemas: both sides encode what
+ * they send and decode what they receive, so a confused or compromised worker cannot hand the main
+ * thread anything but well-formed events and typed errors. Events travel as the wire protocol's
+ * `AgentEvent`s; the supervisor on the main thread renumbers them (`seq`, `at`).
+ */
+import { Schema } from "effect"
+import { AgentEvent } from "../Domain/AgentEvent.js"
+import { KnownAgent } from "../Config/ConfigSchema.js"
+import { RunId } from "../Domain/Ids.js"
+import { RunError } from "../Domain/RunError.js"
+import { StartRun } from "../Domain/RunSpec.js"
+
+/** Batches a worker may send for one run before the main thread has taken them (flow control). */
+export const MaxOutstandingBatches = 8
+
+/** What the worker needs at start, as `workerData`. */
+export const WorkerInit = Schema.Struct({
+  threadId: Schema.Int,
+  /** The parsed `openclaw.json` (not yet decoded: secrets are resolved in the worker). */
+  configInput: Schema.Unknown
+})
+export type WorkerInit = typeof WorkerInit.Type
+
+export const ToWorker = Schema.Union(
+  Schema.TaggedStruct("Run", {
+    runId: RunId,
+    agent: KnownAgent,
+    spec: StartRun,
+    /** `provider/model`, resolved again by the worker's own provider registry. */
+    model: Schema.String
+  }),
+  /** The main thread took `batches` batches of this run: the worker may send that many more. */
+  Schema.TaggedStruct("Credit", { runId: RunId, batches: Schema.Int.pipe(Schema.positive()) })
+)
+export type ToWorker = typeof ToWorker.Type
+
+export const FromWorker = Schema.Union(
+  /** The worker built its runtime and takes runs. */
+  Schema.TaggedStruct("Ready", {}),
+  Schema.TaggedStruct("Events", { runId: RunId, events: Schema.Array(AgentEvent) }),
+  Schema.TaggedStruct("Completed", { runId: RunId }),
+  Schema.TaggedStruct("Failed", { runId: RunId, error: RunError }),
+  /** Periodic health report: the worker's own heap (the main thread cannot read it on Node 20). */
+  Schema.TaggedStruct("Health", { heapUsedBytes: Schema.Number })
+)
+export type FromWorker = typeof FromWorker.Type

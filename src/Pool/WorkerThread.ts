@@ -1,0 +1,71 @@
+/**
+ * One pool thread: a `node:worker_threads` Worker spawned with the heap limit, its messages decoded,
+ * and what the main thread can observe without the worker's cooperation (event-loop utilisation,
+ * exit code, out-of-memory error). Plain callbacks: the pool's driver turns them into events.
+ */
+import { Either, Schema } from "effect"
+import type { EventLoopUtilization } from "node:perf_hooks"
+import { Worker } from "node:worker_threads"
+import { FromWorker, ToWorker, type WorkerInit } from "./WorkerProtocol.js"
+
+export type WorkerExit =
+  | { readonly _tag: "OutOfMemory" }
+  | { readonly _tag: "Exited"; readonly code: number; readonly error: string | undefined }
+
+export interface WorkerThreadOptions {
+  readonly script: URL
+  readonly init: WorkerInit
+  readonly heapMb: number
+  readonly onMessage: (message: FromWorker) => void
+  readonly onExit: (exit: WorkerExit) => void
+}
+
+export interface WorkerThread {
+  readonly id: number
+  readonly startedAt: number
+  readonly post: (message: ToWorker) => void
+  /** Active (non-idle) time of the worker's event loop since `since`, in ms: a CPU-time proxy that keeps growing in a busy loop. */
+  readonly activeMsSince: (since: EventLoopUtilization) => number
+  readonly utilization: () => EventLoopUtilization
+  readonly terminate: () => void
+  /** The worker's last reported heap use (0 before its first report). */
+  readonly heapUsedBytes: () => number
+}
+
+const encode = Schema.encodeSync(ToWorker)
+const decode = Schema.decodeUnknownEither(FromWorker)
+
+export const spawnWorkerThread = (options: WorkerThreadOptions): WorkerThread => {
+  const worker = new Worker(options.script, {
+    workerData: options.init,
+    resourceLimits: { maxOldGenerationSizeMb: options.heapMb },
+    stdout: false,
+    stderr: false
+  })
+  let heapUsed = 0
+  let outOfMemory = false
+  let lastError: string | undefined
+  worker.on("message", (raw: unknown) => {
+    const message = decode(raw)
+    // A message that does not decode is dropped: the worker can only speak the protocol.
+    if (Either.isLeft(message)) return
+    if (message.right._tag === "Health") heapUsed = message.right.heapUsedBytes
+    options.onMessage(message.right)
+  })
+  worker.on("error", (error: Error & { readonly code?: string }) => {
+    if (error.code === "ERR_WORKER_OUT_OF_MEMORY") outOfMemory = true
+    lastError = error.message
+  })
+  worker.on("exit", (code) =>
+    options.onExit(outOfMemory ? { _tag: "OutOfMemory" } : { _tag: "Exited", code, error: lastError })
+  )
+  return {
+    id: options.init.threadId,
+    startedAt: Date.now(),
+    post: (message) => worker.postMessage(encode(message)),
+    activeMsSince: (since) => worker.performance.eventLoopUtilization(since).active,
+    utilization: () => worker.performance.eventLoopUtilization(),
+    terminate: () => void worker.terminate(),
+    heapUsedBytes: () => heapUsed
+  }
+}

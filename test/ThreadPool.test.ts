@@ -1,0 +1,181 @@
+/**
+ * The thread pool with real worker threads: a fixture worker that misbehaves on request (busy loop,
+ * heap blow-up, process.exit, hang) shows that quotas and crashes are enforced from the main thread
+ * while other runs go on; the real worker entry runs the mock agent end to end.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Either, Fiber, Layer, Stream } from "effect"
+import type { AgentOutput } from "../src/Agents/AgentOutput.js"
+import type { AgentJob } from "../src/Agents/AgentRunner.js"
+import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
+import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+import { RunId } from "../src/Domain/Ids.js"
+import { StartRun } from "../src/Domain/RunSpec.js"
+import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+import { ThreadPool } from "../src/Pool/ThreadPool.js"
+import * as Pool from "../src/Pool/ThreadPool.js"
+
+const fixture = new URL("./fixtures/misbehaving-worker.mjs", import.meta.url)
+
+const poolLayer = (input: OpenclawConfigInput, worker: "fixture" | "real" = "fixture") =>
+  Pool.layer(worker === "fixture" ? { script: fixture } : {}).pipe(
+    Layer.provide(
+      GatewayConfig.layerTest({
+        ...input,
+        models: { providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 0, reply: "hello from a thread" } } }
+      })
+    )
+  )
+
+let counter = 0
+const job = (prompt: string): Effect.Effect<AgentJob> =>
+  Effect.map(MockLanguageModel.make(GatewayConfig.fromInput({}).config.models.providers.mock), (languageModel) => ({
+    runId: RunId.make(`run-${++counter}`),
+    agent: "codex",
+    spec: new StartRun({ prompt, mode: "thread-bound" }),
+    model: { id: "mock/mock-1", provider: "mock", model: "mock-1", languageModel }
+  }))
+
+const run = (prompt: string) =>
+  Effect.gen(function*() {
+    const pool = yield* ThreadPool
+    const outputs = yield* Stream.runCollect(pool.submit(yield* job(prompt))).pipe(Effect.either)
+    return Either.map(outputs, Chunk.toReadonlyArray)
+  })
+
+const tags = (outputs: ReadonlyArray<AgentOutput>) => outputs.map((output) => output._tag)
+
+const errorTag = <A>(result: Either.Either<A, { readonly _tag: string }>) =>
+  Either.isLeft(result) ? result.left._tag : "success"
+
+/** Waits until `predicate` holds for the pool's stats (bounded). */
+const statsUntil = (predicate: (stats: Pool.PoolStats) => boolean) =>
+  Effect.gen(function*() {
+    const pool = yield* ThreadPool
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const stats = yield* pool.stats
+      if (predicate(stats)) return stats
+      yield* Effect.sleep("20 millis")
+    }
+    return yield* Effect.dieMessage(`pool never reached the expected state: ${JSON.stringify(yield* pool.stats)}`)
+  })
+
+/** The main thread's worst timer lateness while `effect` runs: it must stay responsive. */
+const withLoopDelay = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    let worst = 0
+    let last = performance.now()
+    const timer = setInterval(() => {
+      const now = performance.now()
+      worst = Math.max(worst, now - last - 10)
+      last = now
+    }, 10)
+    const result = yield* Effect.ensuring(effect, Effect.sync(() => clearInterval(timer)))
+    return [result, worst] as const
+  })
+
+describe("ThreadPool with a misbehaving worker", () => {
+  it.live("runs a job on a thread and keeps minThreads warm", () =>
+    Effect.gen(function*() {
+      const warm = yield* statsUntil((stats) => stats.threads.filter((thread) => thread.status === "idle").length === 2)
+      expect(warm.threads).toHaveLength(2)
+      const result = yield* run("hi")
+      expect(Either.map(result, tags)).toEqual(Either.right(["RunStarted", "TokenDelta", "RunCompleted"]))
+      const after = yield* statsUntil((stats) => stats.threads.every((thread) => thread.status === "idle"))
+      expect(after.threads).toHaveLength(2)
+      expect(after.terminations).toEqual({})
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 2, maxThreads: 3 } } }))))
+
+  it.live("a busy loop is stopped by the CPU quota while another run completes and the main thread stays responsive", () =>
+    Effect.gen(function*() {
+      yield* statsUntil((stats) => stats.threads.filter((thread) => thread.status === "idle").length === 2)
+      const [[busy, healthy], worstDelay] = yield* withLoopDelay(
+        Effect.all([run("busy"), Effect.delay(run("fine"), "50 millis")], { concurrency: "unbounded" })
+      )
+      expect(errorTag(busy)).toBe("CpuQuotaExceeded")
+      expect(Either.map(healthy, tags)).toEqual(Either.right(["RunStarted", "TokenDelta", "RunCompleted"]))
+      expect(worstDelay).toBeLessThan(500)
+      const stats = yield* statsUntil((s) => s.terminations["cpuQuota"] === 1 && s.threads.every((t) => t.status !== "busy"))
+      expect(stats.threads.length).toBeGreaterThanOrEqual(1)
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 2, maxThreads: 2, limits: { cpuTimeMs: 300 } } } }))))
+
+  it.live("a heap blow-up is stopped by the heap limit with ThreadOutOfMemory; the other run completes", () =>
+    Effect.gen(function*() {
+      const [blown, healthy] = yield* Effect.all([run("heap"), Effect.delay(run("fine"), "50 millis")], {
+        concurrency: "unbounded"
+      })
+      expect(errorTag(blown)).toBe("ThreadOutOfMemory")
+      expect(errorTag(healthy)).toBe("success")
+      // The pool replaces the lost thread and serves the next run.
+      expect(errorTag(yield* run("again"))).toBe("success")
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { maxThreads: 2, limits: { heapMb: 64 } } } }))), 30_000)
+
+  it.live("process.exit inside a run is WorkerCrashed with the exit code", () =>
+    Effect.gen(function*() {
+      const crashed = yield* run("exit")
+      expect(Either.isLeft(crashed) && crashed.left._tag === "WorkerCrashed" && crashed.left.exitCode).toBe(3)
+      expect(errorTag(yield* run("after"))).toBe("success")
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { maxThreads: 1 } } }))))
+
+  it.live("queues FIFO with positions, refuses past queueSize with QueueFull, and cancelling frees the thread", () =>
+    Effect.gen(function*() {
+      const pool = yield* ThreadPool
+      const hung = yield* Effect.fork(run("hang"))
+      yield* statsUntil((stats) => stats.threads.some((thread) => thread.status === "busy"))
+      const queued = yield* Effect.fork(Stream.runCollect(pool.submit(yield* job("queued"))))
+      yield* statsUntil((stats) => stats.queued.length === 1)
+      const refused = yield* run("refused")
+      expect(Either.isLeft(refused) && refused.left._tag === "QueueFull" && refused.left.queueSize).toBe(1)
+      // Cancel the hung run: its thread is terminated and the queued run gets the replacement.
+      yield* Fiber.interrupt(hung)
+      const queuedOutputs = Chunk.toReadonlyArray(yield* Fiber.join(queued))
+      expect(queuedOutputs[0]).toEqual({ _tag: "RunQueued", position: 1 })
+      expect(tags(queuedOutputs).at(-1)).toBe("RunCompleted")
+      expect(errorTag(yield* run("next"))).toBe("success")
+      const stats = yield* statsUntil((s) => s.threads.every((thread) => thread.status !== "busy"))
+      expect(stats.terminations["cancelled"]).toBe(1)
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 1 } } }))))
+
+  it.live("retires threads idle longer than idleTimeout, down to minThreads", () =>
+    Effect.gen(function*() {
+      yield* Effect.all([run("a"), run("b")], { concurrency: "unbounded" })
+      const stats = yield* statsUntil((s) => s.threads.length === 0)
+      expect(stats.threads).toEqual([])
+    }).pipe(
+      Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 0, maxThreads: 2, idleTimeout: 100 } } }))
+    ))
+})
+
+describe("ThreadPool with the real worker entry", () => {
+  it.live("runs the mock agent in a worker thread, twice on the same warm thread", () =>
+    Effect.gen(function*() {
+      const first = yield* run("first")
+      const second = yield* run("second")
+      for (const result of [first, second]) {
+        expect(Either.isRight(result)).toBe(true)
+        if (Either.isRight(result)) {
+          const text = result.right.flatMap((output) => output._tag === "TokenDelta" ? [output.text] : []).join("")
+          expect(text).toBe("hello from a thread")
+          expect(tags(result.right).at(-1)).toBe("RunCompleted")
+        }
+      }
+      const stats = yield* (yield* ThreadPool).stats
+      expect(stats.threads).toHaveLength(1)
+      expect(stats.terminations).toEqual({})
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1 } } }, "real"))))
+})
+
+describe("ThreadPool with a worker that cannot start", () => {
+  it.live("fails waiting runs with WorkerCrashed after repeated start-up deaths instead of hanging", () =>
+    Effect.gen(function*() {
+      const result = yield* run("anything")
+      expect(errorTag(result)).toBe("WorkerCrashed")
+      expect(Either.isLeft(result) && result.left.message).toMatch(/fail to start \(3 in a row\)/)
+    }).pipe(
+      Effect.provide(
+        Pool.layer({ script: new URL("./fixtures/broken-worker.mjs", import.meta.url) }).pipe(
+          Layer.provide(GatewayConfig.layerTest({ agents: { threadPool: { minThreads: 0, maxThreads: 1 } } }))
+        )
+      )
+    ))
+})
