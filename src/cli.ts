@@ -273,20 +273,58 @@ const describeStatus = (status: GatewayStatus): string =>
     `listening on ${status.listen}; config ${status.configFile ?? "<embedded defaults>"}`,
     `connections: ${status.connections}; active runs: ${status.runs.length} ` +
     `(completed ${status.runsCompleted}, failed ${status.runsFailed})`,
-    ...status.runs.map((run) => `  ${run.runId}  ${run.agent}  ${run.mode}  ${run.state}`)
+    ...status.runs.map((run) => `  ${run.runId}  ${run.agent}  ${run.mode}  ${run.state}`),
+    `thread pool: ${status.pool.threads.length} threads (min ${status.pool.minThreads}, max ${status.pool.maxThreads}); ` +
+    `queue ${status.pool.queued.length}/${status.pool.queueSize}`
   ].join("\n") + "\n"
 
-const status = Command.make("status", clientOptions, (flags) =>
+const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`
+
+/** `status --threads`: one line per pool thread, then the queue and termination counts. */
+const describeThreads = (status: GatewayStatus): string => {
+  const { pool } = status
+  const rows = pool.threads.map((thread) =>
+    [
+      `  #${thread.id}`.padEnd(6),
+      thread.status.padEnd(9),
+      (thread.runId ?? "-").padEnd(38),
+      `age ${formatUptime(thread.ageMs)}`.padEnd(12),
+      `heap ${megabytes(thread.heapUsedBytes)}`.padEnd(14),
+      `cpu ${Math.round(thread.runCpuMs)} ms`.padEnd(13),
+      `elu ${(thread.utilization * 100).toFixed(0)}%`
+    ].join(" ")
+  )
+  const terminations = Object.entries(pool.terminations).map(([reason, count]) => `${reason} ${count}`).join(", ")
+  return [
+    `threads: ${pool.threads.length} (min ${pool.minThreads}, max ${pool.maxThreads})`,
+    ...rows,
+    `queue: ${pool.queued.length}/${pool.queueSize}${pool.queued.length === 0 ? "" : `: ${pool.queued.join(", ")}`}`,
+    `terminated: ${terminations === "" ? "none" : terminations}`
+  ].join("\n") + "\n"
+}
+
+const statusOptions = {
+  ...clientOptions,
+  threads: Options.boolean("threads").pipe(Options.withDescription("Show the thread pool: each thread and the queue"))
+}
+
+const status = Command.make("status", statusOptions, (flags) =>
   withClient(
     flags,
     GatewayClient.pipe(
       Effect.flatMap((client) => client.status),
       Effect.mapError(connectionFailure),
       Effect.flatMap((status) =>
-        writeOut(flags.json ? JSON.stringify(Schema.encodeSync(GatewayStatus)(status)) + "\n" : describeStatus(status))
+        writeOut(
+          flags.json
+            ? JSON.stringify(Schema.encodeSync(GatewayStatus)(status)) + "\n"
+            : flags.threads
+            ? describeThreads(status)
+            : describeStatus(status)
+        )
       )
     )
-  )).pipe(Command.withDescription("Show a running gateway's version, uptime, connections and runs"))
+  )).pipe(Command.withDescription("Show a running gateway's version, uptime, connections, runs and thread pool"))
 
 // ---------------------------------------------------------------------------------------------
 // openclaw config validate|schema

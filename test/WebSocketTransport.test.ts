@@ -14,6 +14,8 @@ import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
+import * as ThreadPool from "../src/Pool/ThreadPool.js"
+import * as Quota from "../src/Quota/Quota.js"
 import { GatewayServer } from "../src/Gateway/GatewayServer.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
 import { fromProviders, ProviderRegistry } from "../src/Llm/ProviderRegistry.js"
@@ -43,6 +45,7 @@ const startGateway = async (name: string, input: OpenclawConfigInput = {}): Prom
   const configLayer = GatewayConfig.layerTest({
     ...input,
     gateway: { port: 0, bind: "127.0.0.1", shutdownGraceMs: 0, ...input.gateway, auth: { tokenFile } },
+    agents: { threadPool: { minThreads: 0 } },
     models: {
       providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 0, ...input.models?.providers?.mock } }
     }
@@ -69,8 +72,9 @@ const startGateway = async (name: string, input: OpenclawConfigInput = {}): Prom
   const scope = Effect.runSync(Scope.make())
   const context = await Effect.runPromise(
     Layer.buildWithScope(
+      // Runs execute inline with an observed mock model; the pool (idle, minThreads 0) only answers Status.
       GatewayServer.Default.pipe(
-        Layer.provide(RunSupervisor.DefaultWithoutDependencies),
+        Layer.provide(Layer.mergeAll(RunSupervisor.DefaultWithoutDependencies, ThreadPool.layer(), Quota.layer)),
         Layer.provide(Layer.merge(registry, InlineRunner.layer)),
         Layer.provide(configLayer)
       ),

@@ -133,6 +133,16 @@ describe("openclaw status", () => {
     expect(result.stdout).toContain("active runs: ")
   })
 
+  it("--threads prints the pool: each thread, the queue and terminations", async () => {
+    await runCli(["run", "--url", fast.url, "--prompt", "warm"], { env })
+    const result = await runCli(["status", "--url", fast.url, "--threads"], { env })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/^threads: \d+ \(min 1, max \d+\)$/m)
+    expect(result.stdout).toMatch(/^ {2}#\d+ +idle +- +age /m)
+    expect(result.stdout).toMatch(/^queue: 0\/100$/m)
+    expect(result.stdout).toContain("terminated: none")
+  })
+
   it("unreachable: exit 3; refused token: exit 4", async () => {
     const port = await unusedPort()
     expect((await runCli(["status", "--url", `ws://127.0.0.1:${port}`], { env })).code).toBe(3)

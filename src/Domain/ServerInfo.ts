@@ -33,6 +33,30 @@ export class RunSummary extends Schema.Class<RunSummary>("openclaw/RunSummary")(
   startedAt: Schema.Number
 }) {}
 
+export class ThreadStatus extends Schema.Class<ThreadStatus>("openclaw/ThreadStatus")({
+  id: Schema.Int,
+  status: Schema.Literal("starting", "idle", "busy", "stopping"),
+  runId: Schema.NullOr(Schema.String),
+  ageMs: Schema.Number,
+  /** Last heap use the thread reported (0 before its first report). */
+  heapUsedBytes: Schema.Number,
+  /** Event-loop utilisation since the thread started, 0..1. */
+  utilization: Schema.Number,
+  /** Event-loop active time of the current run, in ms (what the CPU quota counts). */
+  runCpuMs: Schema.Number
+}) {}
+
+export class PoolStatus extends Schema.Class<PoolStatus>("openclaw/PoolStatus")({
+  maxThreads: Schema.Int,
+  minThreads: Schema.Int,
+  queueSize: Schema.Int,
+  threads: Schema.Array(ThreadStatus),
+  /** Run ids waiting for a thread, first in line first. */
+  queued: Schema.Array(Schema.String),
+  /** Threads terminated or lost since start, by reason (cancelled, cpuQuota, outOfMemory, crashed). */
+  terminations: Schema.Record({ key: Schema.String, value: Schema.Int })
+}) {}
+
 export class GatewayStatus extends Schema.Class<GatewayStatus>("openclaw/GatewayStatus")({
   version: Schema.String,
   protocolVersion: Schema.Int,
@@ -43,5 +67,6 @@ export class GatewayStatus extends Schema.Class<GatewayStatus>("openclaw/Gateway
   connections: Schema.Int,
   runs: Schema.Array(RunSummary),
   runsCompleted: Schema.Int,
-  runsFailed: Schema.Int
+  runsFailed: Schema.Int,
+  pool: PoolStatus
 }) {}

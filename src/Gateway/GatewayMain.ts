@@ -7,6 +7,10 @@ import { RunSupervisor } from "../Agents/RunSupervisor.js"
 import { GatewayStartupError } from "../Auth/GatewayAuth.js"
 import { ConfigError } from "../Config/ConfigLoader.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
+import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
+import * as PoolRunner from "../Pool/PoolRunner.js"
+import * as ThreadPool from "../Pool/ThreadPool.js"
+import * as Quota from "../Quota/Quota.js"
 import { GatewayServer } from "./GatewayServer.js"
 
 export interface GatewayOptions {
@@ -36,8 +40,14 @@ export const configLayer = (options: GatewayOptions): Layer.Layer<GatewayConfig,
     }))
   ).pipe(Layer.provide(GatewayConfig.layer(options.config)))
 
+/** Runs: the supervisor over the pool runner (thread-bound runs on worker threads, inline runs on fibers). */
+export const RunsLive = RunSupervisor.DefaultWithoutDependencies.pipe(
+  Layer.provide(Layer.merge(ProviderRegistry.layer, PoolRunner.layer)),
+  Layer.provideMerge(ThreadPool.layer())
+)
+
 /** Everything the gateway runs, given its config. */
-export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunSupervisor.Default))
+export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(Layer.merge(RunsLive, Quota.layer)))
 
 /** Exit code for a gateway that stopped: 2 when it refused to start because of its configuration. */
 export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {

@@ -4,7 +4,9 @@ import { RunSupervisor } from "../Agents/RunSupervisor.js"
 import { SessionTokens } from "../Auth/SessionTokens.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { ConnectionId } from "../Domain/Ids.js"
-import { GatewayStatus, ProtocolVersion, ServerInfo } from "../Domain/ServerInfo.js"
+import { GatewayStatus, PoolStatus, ProtocolVersion, ServerInfo, ThreadStatus } from "../Domain/ServerInfo.js"
+import { ThreadPool } from "../Pool/ThreadPool.js"
+import { Quota } from "../Quota/Quota.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
 import { version } from "../Version.js"
 import { RpcWebSocket } from "./RpcWebSocket.js"
@@ -16,12 +18,15 @@ export const makeHandlers = (listen: string) =>
     const supervisor = yield* RunSupervisor
     const sessions = yield* SessionTokens
     const sockets = yield* RpcWebSocket
+    const pool = yield* ThreadPool
+    const quota = yield* Quota
+    const principalOf = (clientId: number) => sockets.connection(clientId)?.principal.name ?? "anonymous"
     const startedAt = yield* Clock.currentTimeMillis
 
     return GatewayRpcs.of({
       Connect: (_hello, { clientId }) =>
         Effect.gen(function*() {
-          const principal = sockets.connection(clientId)?.principal.name ?? "anonymous"
+          const principal = principalOf(clientId)
           const session = yield* sessions.issue({ sid: String(clientId), sub: principal })
           return new ServerInfo({
             name: "openclaw-gateway",
@@ -35,11 +40,14 @@ export const makeHandlers = (listen: string) =>
             serverTime: yield* Clock.currentTimeMillis
           })
         }),
-      StartRun: (spec) => Effect.map(supervisor.start(spec), (run) => run.events),
+      // The quota slot is held by the request's scope: released when the stream ends, however it ends.
+      StartRun: (spec, { clientId }) =>
+        Effect.zipRight(quota.admit(principalOf(clientId)), Effect.map(supervisor.start(spec), (run) => run.events)),
       CancelRun: ({ runId }) => supervisor.cancel(runId),
       Status: () =>
         Effect.gen(function*() {
           const snapshot = yield* supervisor.snapshot
+          const threads = yield* pool.stats
           return new GatewayStatus({
             version,
             protocolVersion: ProtocolVersion,
@@ -50,7 +58,8 @@ export const makeHandlers = (listen: string) =>
             connections: yield* sockets.connectionCount,
             runs: snapshot.runs,
             runsCompleted: snapshot.completed,
-            runsFailed: snapshot.failed
+            runsFailed: snapshot.failed,
+            pool: new PoolStatus({ ...threads, threads: threads.threads.map((thread) => new ThreadStatus(thread)) })
           })
         })
     })

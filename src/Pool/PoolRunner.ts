@@ -4,6 +4,7 @@
  */
 import { Effect, Layer } from "effect"
 import { AgentRunner } from "../Agents/AgentRunner.js"
+import type { GatewayConfig } from "../Config/GatewayConfig.js"
 import * as InlineRunner from "../Agents/InlineRunner.js"
 import { ThreadPool } from "./ThreadPool.js"
 
@@ -15,6 +16,6 @@ export const make = Effect.gen(function*() {
   })
 })
 
-export const layer: Layer.Layer<AgentRunner, never, ThreadPool> = Layer.effect(AgentRunner, make).pipe(
+export const layer: Layer.Layer<AgentRunner, never, ThreadPool | GatewayConfig> = Layer.effect(AgentRunner, make).pipe(
   Layer.provide(InlineRunner.layer)
 )

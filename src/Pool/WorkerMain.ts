@@ -47,7 +47,7 @@ const program = Effect.gen(function*() {
         )
       )
     }).pipe(
-      Effect.provide(Layer.merge(configLayer, InlineRunner.layer)),
+      Effect.provide(InlineRunner.layer.pipe(Layer.provideMerge(configLayer))),
       Effect.onExit((exit) =>
         Effect.sync(() => {
           credits.delete(run.runId)
