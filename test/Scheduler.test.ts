@@ -1,6 +1,7 @@
-/** The pool's pure scheduler: generated driver sessions against a reference model and invariants, plus the tricky cases. */
+/** The pool's pure scheduler: generated driver sessions against a reference model and invariants; tricky cases. */
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
+import * as assert from "node:assert/strict"
 import {
   type Command,
   type Event,
@@ -36,7 +37,8 @@ const actionArb: FastCheck.Arbitrary<Action> = FastCheck.oneof(
   { weight: 4, arbitrary: pick.map((p): Action => ({ kind: "ready", pick: p })) },
   {
     weight: 5,
-    arbitrary: FastCheck.tuple(pick, FastCheck.boolean()).map(([p, reusable]): Action => ({ kind: "end", pick: p, reusable }))
+    arbitrary: FastCheck.tuple(pick, FastCheck.boolean())
+      .map(([p, reusable]): Action => ({ kind: "end", pick: p, reusable }))
   },
   { weight: 2, arbitrary: pick.map((p): Action => ({ kind: "cancel", pick: p })) },
   { weight: 1, arbitrary: pick.map((p): Action => ({ kind: "crash", pick: p })) },
@@ -48,7 +50,8 @@ const actionArb: FastCheck.Arbitrary<Action> = FastCheck.oneof(
   },
   {
     weight: 1,
-    arbitrary: FastCheck.tuple(pick, FastCheck.nat(3)).map(([p, which]): Action => ({ kind: "nonsense", pick: p, which }))
+    arbitrary: FastCheck.tuple(pick, FastCheck.nat(3))
+      .map(([p, which]): Action => ({ kind: "nonsense", pick: p, which }))
   }
 )
 
@@ -86,11 +89,14 @@ class Harness {
   readonly model: Model
   readonly config: SchedulerConfig
   readonly runs = new Map<string, RunRecord>()
+  /** Waiting runs in submission order, and the thread each running run executes on, kept as the driver sees them. */
+  waiting: Array<string> = []
+  readonly running = new Map<number, string>()
   /** Positions as last announced by Queued. */
   readonly announced = new Map<string, number>()
   lastDispatchedSeq = -1
   submitted = 0
-  readonly log: Array<string> = []
+  readonly log: Array<{ readonly event: Event; readonly commands: ReadonlyArray<Command> }> = []
 
   constructor(config: SchedulerConfig, now = 0) {
     this.config = config
@@ -98,44 +104,68 @@ class Harness {
     const [model, modelCommands] = initialModel(config, now)
     this.state = state
     this.model = model
-    expect(commands).toEqual(modelCommands)
-    expect(commands).toEqual(Array.from({ length: config.minThreads }, (_, i) => ({ _tag: "Spawn", threadId: i + 1 })))
+    assert.deepStrictEqual(commands, modelCommands)
+    const spawns = Array.from({ length: config.minThreads }, (_, i) => ({ _tag: "Spawn", threadId: i + 1 }))
+    assert.deepStrictEqual(commands, spawns)
     this.checkState(state)
   }
 
   private end(runId: string, how: string): void {
     const run = this.runs.get(runId)
-    expect(run, `${how}: unknown run ${runId}`).toBeDefined()
+    assert.notStrictEqual(run, undefined, `${how}: unknown run ${runId}`)
     if (run === undefined) return
     run.ends++
-    expect(run.ends, `${runId} ended twice (${how})`).toBe(1)
+    assert.strictEqual(run.ends, 1, `${runId} ended twice (${how})`)
+    if (run.status === "waiting") this.waiting = this.waiting.filter((r) => r !== runId)
+    if (run.thread !== undefined) this.running.delete(run.thread)
     run.status = "ended"
     run.thread = undefined
     this.announced.delete(runId)
   }
 
   private runningOn(threadId: number): string | undefined {
-    for (const [runId, run] of this.runs) if (run.status === "running" && run.thread === threadId) return runId
-    return undefined
+    return this.running.get(threadId)
   }
 
   /** Applies one event to both, compares them and checks every invariant; returns the scheduler's commands. */
   send(event: Event): ReadonlyArray<Command> {
     const before = this.state
-    const pre = stats(before)
+    const snapshot = Harness.snapshot(before)
     const [after, commands] = step(before, event)
+    this.log.push({ event, commands })
+    try {
+      // The state given to a step is never mutated.
+      assert.strictEqual(Harness.snapshot(before), snapshot, "step mutated its input state")
+      this.check(before, event, after, commands)
+    } catch (error) {
+      // The session's last steps, to read a failure without re-running it.
+      if (error instanceof Error) {
+        error.message += `\nlast steps:\n${
+          this.log.slice(-12).map((s) => `${JSON.stringify(s.event)} -> ${JSON.stringify(s.commands)}`).join("\n")
+        }`
+      }
+      throw error
+    }
+    this.state = after
+    return commands
+  }
+
+  private static snapshot(state: State): string {
+    return JSON.stringify([state.now, state.nextThreadId, state.queue, Array.from(state.threads.entries())])
+  }
+
+  private check(before: State, event: Event, after: State, commands: ReadonlyArray<Command>): void {
+    const pre = stats(before)
     const modelCommands = stepModel(this.model, event)
-    this.log.push(`${JSON.stringify(event)} -> ${JSON.stringify(commands)}`)
-    const context = this.log.slice(-12).join("\n")
 
     // Agreement with the reference model.
-    expect(commands, context).toEqual(modelCommands)
-    expect(Array.from(after.threads.values()).sort((a, b) => a.id - b.id), context).toEqual(modelThreads(this.model))
-    expect(after.queue, context).toEqual(this.model.queue)
-    expect(after.now).toBe(this.model.now)
-    expect(after.nextThreadId).toBe(this.model.nextId)
-    // The input state is untouched (immutability), and the config never changes.
-    expect(after.config).toBe(before.config)
+    assert.deepStrictEqual(commands, modelCommands)
+    assert.deepStrictEqual(Array.from(after.threads.values()).sort((a, b) => a.id - b.id), modelThreads(this.model))
+    assert.deepStrictEqual(after.queue, this.model.queue)
+    assert.strictEqual(after.now, this.model.now)
+    assert.strictEqual(after.nextThreadId, this.model.nextId)
+    // The config never changes.
+    assert.strictEqual(after.config, before.config)
 
     // What the event itself means for the runs, from the driver's point of view.
     const tags = commands.map((c) => c._tag)
@@ -143,59 +173,63 @@ class Harness {
       case "Submit": {
         const known = this.runs.get(event.runId)
         if (known !== undefined && known.status !== "ended") {
-          expect(after).toBe(before)
-          expect(commands).toEqual([])
+          assert.strictEqual(after, before)
+          assert.deepStrictEqual(commands, [])
           break
         }
-        this.runs.set(event.runId, { seq: this.submitted++, status: "waiting", thread: undefined, dispatches: 0, ends: 0 })
+        const seq = this.submitted++
+        this.runs.set(event.runId, { seq, status: "waiting", thread: undefined, dispatches: 0, ends: 0 })
+        this.waiting.push(event.runId)
         // Refused exactly when no thread is idle or can come for it and `queueSize` runs already wait without one.
         const full = pre.idle === 0 && pre.alive >= this.config.maxThreads &&
           before.queue.length - pre.starting >= this.config.queueSize
-        expect(tags.includes("Reject"), context).toBe(full)
-        if (full) expect(commands, context).toEqual([{ _tag: "Reject", runId: event.runId }])
+        assert.strictEqual(tags.includes("Reject"), full)
+        if (full) assert.deepStrictEqual(commands, [{ _tag: "Reject", runId: event.runId }])
         break
       }
       case "RunEnded": {
         const runId = this.runningOn(event.threadId)
         if (runId !== undefined) this.end(runId, "RunEnded")
-        else expect(commands).toEqual([])
-        if (runId !== undefined && !event.reusable) expect(commands[0]).toEqual({ _tag: "Terminate", threadId: event.threadId })
+        else assert.deepStrictEqual(commands, [])
+        if (runId !== undefined && !event.reusable) {
+          assert.deepStrictEqual(commands[0], { _tag: "Terminate", threadId: event.threadId })
+        }
         break
       }
       case "Cancel": {
         const run = this.runs.get(event.runId)
         if (run?.status === "running" && run.thread !== undefined) {
-          expect(commands[0], context).toEqual({ _tag: "Terminate", threadId: run.thread })
+          assert.deepStrictEqual(commands[0], { _tag: "Terminate", threadId: run.thread })
           this.end(event.runId, "Cancel while busy")
         } else if (run?.status === "waiting") {
-          expect(commands[0], context).toEqual({ _tag: "Dequeued", runId: event.runId })
+          assert.deepStrictEqual(commands[0], { _tag: "Dequeued", runId: event.runId })
         } else {
-          expect(after).toBe(before)
-          expect(commands).toEqual([])
+          assert.strictEqual(after, before)
+          assert.deepStrictEqual(commands, [])
         }
         break
       }
       case "ThreadExited": {
         const runId = this.runningOn(event.threadId)
-        if (runId !== undefined) expect(commands[0], context).toEqual({ _tag: "RunLost", runId })
-        else expect(tags.includes("RunLost"), context).toBe(false)
-        if (!before.threads.has(event.threadId)) expect(after).toBe(before)
+        if (runId !== undefined) assert.deepStrictEqual(commands[0], { _tag: "RunLost", runId })
+        else assert.strictEqual(tags.includes("RunLost"), false)
+        if (!before.threads.has(event.threadId)) assert.strictEqual(after, before)
         break
       }
       case "ThreadReady": {
         if (before.threads.get(event.threadId)?.status !== "starting") {
-          expect(after).toBe(before)
-          expect(commands).toEqual([])
+          assert.strictEqual(after, before)
+          assert.deepStrictEqual(commands, [])
         }
         break
       }
       case "Tick": {
         if (!(event.now > before.now)) {
-          expect(after).toBe(before)
-          expect(commands).toEqual([])
+          assert.strictEqual(after, before)
+          assert.deepStrictEqual(commands, [])
         } else {
           // Time passing only ever retires threads.
-          expect(tags.every((t) => t === "Terminate" || t === "WakeAt"), context).toBe(true)
+          assert.strictEqual(tags.every((t) => t === "Terminate" || t === "WakeAt"), true)
         }
         break
       }
@@ -206,24 +240,24 @@ class Harness {
     for (const command of commands) {
       switch (command._tag) {
         case "Reject": {
-          expect(event).toEqual({ _tag: "Submit", runId: command.runId })
+          assert.deepStrictEqual(event, { _tag: "Submit", runId: command.runId })
           this.end(command.runId, "Reject")
           break
         }
         case "Dispatch": {
           const run = this.runs.get(command.runId)
-          expect(run?.status, context).toBe("waiting")
+          assert.strictEqual(run?.status, "waiting")
           if (run === undefined) break
-          expect(run.seq, `FIFO: ${command.runId} overtook an earlier run\n${context}`).toBeGreaterThan(
-            this.lastDispatchedSeq
-          )
+          assert.ok(run.seq > this.lastDispatchedSeq, `FIFO: ${command.runId} overtook an earlier run`)
           this.lastDispatchedSeq = run.seq
           run.dispatches++
-          expect(run.dispatches).toBe(1)
+          assert.strictEqual(run.dispatches, 1)
           run.status = "running"
           run.thread = command.threadId
+          this.waiting = this.waiting.filter((r) => r !== command.runId)
+          this.running.set(command.threadId, command.runId)
           this.announced.delete(command.runId)
-          expect(after.threads.get(command.threadId)).toEqual({
+          assert.deepStrictEqual(after.threads.get(command.threadId), {
             id: command.threadId,
             status: "busy",
             runId: command.runId
@@ -231,89 +265,77 @@ class Harness {
           break
         }
         case "Queued": {
-          expect(this.runs.get(command.runId)?.status).toBe("waiting")
+          assert.strictEqual(this.runs.get(command.runId)?.status, "waiting")
           this.announced.set(command.runId, command.position)
           break
         }
         case "Dequeued": {
-          expect(event).toEqual({ _tag: "Cancel", runId: command.runId })
+          assert.deepStrictEqual(event, { _tag: "Cancel", runId: command.runId })
           this.end(command.runId, "Dequeued")
           break
         }
         case "RunLost": {
-          expect(event._tag).toBe("ThreadExited")
+          assert.strictEqual(event._tag, "ThreadExited")
           this.end(command.runId, "RunLost")
           break
         }
         case "Spawn": {
-          expect(command.threadId).toBeGreaterThanOrEqual(before.nextThreadId)
-          expect(after.threads.get(command.threadId)?.status).toBe("starting")
+          assert.ok(command.threadId >= before.nextThreadId, "a thread id is never reused")
+          assert.strictEqual(after.threads.get(command.threadId)?.status, "starting")
           break
         }
         case "Terminate": {
-          expect(after.threads.get(command.threadId)?.status).toBe("stopping")
+          assert.strictEqual(after.threads.get(command.threadId)?.status, "stopping")
           const failedRun = (event._tag === "RunEnded" && !event.reusable && event.threadId === command.threadId) ||
             (event._tag === "Cancel" && before.threads.get(command.threadId)?.runId === event.runId)
           if (!failedRun) {
             // A retirement: the thread was idle (or became idle in this step) for at least idleTimeoutMs.
             const was = before.threads.get(command.threadId)
             const idleSince = was?.status === "idle" ? (was.idleSince ?? 0) : after.now
-            expect(idleSince + this.config.idleTimeoutMs, context).toBeLessThanOrEqual(after.now)
+            assert.ok(idleSince + this.config.idleTimeoutMs <= after.now, `thread ${command.threadId} retired early`)
           }
           break
         }
         case "WakeAt": {
           wakeAts++
-          expect(command.at).toBeGreaterThan(after.now)
-          expect(command.at).toBe(nextWakeAt(after))
+          assert.ok(command.at > after.now, "WakeAt in the past")
+          assert.strictEqual(command.at, nextWakeAt(after))
           break
         }
       }
     }
-    expect(wakeAts).toBeLessThanOrEqual(1)
+    assert.ok(wakeAts <= 1, "more than one WakeAt")
     this.checkState(after)
-    this.state = after
-    return commands
   }
 
   /** Invariants of any state reached. */
   private checkState(state: State): void {
     const s = stats(state)
     const { maxThreads, minThreads, idleTimeoutMs, queueSize } = this.config
-    expect(s.alive).toBeLessThanOrEqual(maxThreads)
-    expect(s.alive).toBeGreaterThanOrEqual(minThreads)
-    expect(s.busy).toBeLessThanOrEqual(maxThreads)
-    expect(s.queued).toBe(state.queue.length)
+    assert.ok(s.alive <= maxThreads, `${s.alive} alive > maxThreads`)
+    assert.ok(s.alive >= minThreads, `${s.alive} alive < minThreads`)
+    assert.ok(s.busy <= maxThreads, `${s.busy} busy > maxThreads`)
+    assert.strictEqual(s.queued, state.queue.length)
     // No thread idles while runs wait; a waiting run has a thread coming unless the pool is at its maximum.
-    if (s.queued > 0) expect(s.idle).toBe(0)
-    if (s.queued > s.starting) expect(s.alive).toBe(maxThreads)
-    expect(Math.max(0, s.queued - s.starting)).toBeLessThanOrEqual(queueSize)
+    if (s.queued > 0) assert.strictEqual(s.idle, 0)
+    if (s.queued > s.starting) assert.strictEqual(s.alive, maxThreads)
+    assert.ok(s.queued - s.starting <= queueSize, "more runs wait without a thread than queueSize")
     // The queue holds exactly the waiting runs, in submission order, at the positions last announced.
-    const waiting = Array.from(this.runs.entries())
-      .filter(([, run]) => run.status === "waiting")
-      .sort(([, a], [, b]) => a.seq - b.seq)
-      .map(([runId]) => runId)
-    expect(state.queue).toEqual(waiting)
-    state.queue.forEach((runId, index) => {
-      expect(this.announced.get(runId), `position of ${runId}`).toBe(index + 1)
-      expect(positionOf(state, runId)).toBe(index + 1)
-    })
-    expect(this.announced.size).toBe(state.queue.length)
+    assert.deepStrictEqual(state.queue, this.waiting)
+    const positions = state.queue.map((_, index) => index + 1)
+    assert.deepStrictEqual(state.queue.map((runId) => this.announced.get(runId)), positions, "announced positions")
+    assert.deepStrictEqual(state.queue.map((runId) => positionOf(state, runId)), positions)
+    assert.strictEqual(this.announced.size, state.queue.length)
     // Busy threads are exactly the running runs.
-    for (const thread of state.threads.values()) {
-      if (thread.status === "busy") {
-        expect(thread.runId).toBeDefined()
-        if (thread.runId !== undefined) expect(this.runs.get(thread.runId)?.thread).toBe(thread.id)
-      }
-    }
-    const running = Array.from(this.runs.values()).filter((run) => run.status === "running").length
-    expect(running).toBe(s.busy)
+    const running = Array.from(this.running.entries()).map(([thread, runId]) => `${thread}:${runId}`).sort()
+    assert.deepStrictEqual(threadsWith(state, "busy").map((t) => `${t.id}:${t.runId}`).sort(), running)
     // No retirement overdue, and the pending one (if any) is in the future.
     if (s.alive > minThreads) {
-      for (const t of threadsWith(state, "idle")) expect((t.idleSince ?? 0) + idleTimeoutMs).toBeGreaterThan(state.now)
+      const overdue = threadsWith(state, "idle").filter((t) => (t.idleSince ?? 0) + idleTimeoutMs <= state.now)
+      assert.deepStrictEqual(overdue, [])
     }
     const wake = nextWakeAt(state)
-    if (wake !== undefined) expect(wake).toBeGreaterThan(state.now)
+    if (wake !== undefined) assert.ok(wake > state.now, "a retirement is overdue")
   }
 
   /** Turns a generated action into an event, the way a driver would meet it. */
@@ -329,7 +351,8 @@ class Harness {
       }
       case "end": {
         const thread = choose(threadsWith(state, "busy"), action.pick)
-        return { _tag: "RunEnded", threadId: thread?.id ?? action.pick % (state.nextThreadId + 1), reusable: action.reusable }
+        const threadId = thread?.id ?? action.pick % (state.nextThreadId + 1)
+        return { _tag: "RunEnded", threadId, reusable: action.reusable }
       }
       case "cancel": {
         const runId = choose([...this.runs.keys(), "never-submitted"], action.pick) ?? "never-submitted"
@@ -344,7 +367,7 @@ class Harness {
       case "tick":
         return { _tag: "Tick", now: state.now + action.delta }
       case "nonsense": {
-        const live = [...state.queue, ...threadsWith(state, "busy").flatMap((t) => (t.runId === undefined ? [] : [t.runId]))]
+        const live = [...state.queue, ...this.running.values()]
         const notBusy = ids.filter((id) => state.threads.get(id)?.status !== "busy")
         const notStarting = ids.filter((id) => state.threads.get(id)?.status !== "starting")
         switch (action.which) {
@@ -373,14 +396,14 @@ class Harness {
       else break
     }
     const s = stats(this.state)
-    expect(s.queued + s.busy + s.starting + s.stopping).toBe(0)
+    assert.strictEqual(s.queued + s.busy + s.starting + s.stopping, 0)
     for (const [runId, run] of this.runs) {
-      expect(run.ends, `${runId} ended ${run.ends} times`).toBe(1)
-      expect(run.dispatches).toBeLessThanOrEqual(1)
+      assert.strictEqual(run.ends, 1, `${runId} ended ${run.ends} times`)
+      assert.ok(run.dispatches <= 1, `${runId} dispatched twice`)
     }
     // Time passing retires the extra idle threads down to the minimum.
     this.send({ _tag: "Tick", now: this.state.now + this.config.idleTimeoutMs + 1 })
-    expect(stats(this.state).alive).toBe(this.config.minThreads)
+    assert.strictEqual(stats(this.state).alive, this.config.minThreads)
   }
 }
 

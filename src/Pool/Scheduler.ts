@@ -322,7 +322,9 @@ export const step = (state: State, event: Event): readonly [State, ReadonlyArray
       if (thread === undefined) return unchanged(state)
       const d = draft(state)
       d.threads.delete(thread.id)
-      if (thread.status === "busy" && thread.runId !== undefined) d.commands.push({ _tag: "RunLost", runId: thread.runId })
+      if (thread.status === "busy" && thread.runId !== undefined) {
+        d.commands.push({ _tag: "RunLost", runId: thread.runId })
+      }
       return settle(state, d)
     }
     case "Tick": {
