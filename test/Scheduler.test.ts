@@ -12,6 +12,7 @@ import {
   type State,
   stats,
   step,
+  stepAt,
   type ThreadState
 } from "../src/Pool/Scheduler.js"
 import { initialModel, type Model, modelThreads, stepModel } from "./support/SchedulerModel.js"
@@ -150,7 +151,7 @@ class Harness {
     return commands
   }
 
-  private static snapshot(state: State): string {
+  static snapshot(state: State): string {
     return JSON.stringify([state.now, state.nextThreadId, state.queue, Array.from(state.threads.entries())])
   }
 
@@ -440,6 +441,31 @@ describe("Scheduler", () => {
         harness.drain()
       },
       { fastCheck: { numRuns: 100 } }
+    )
+
+    it.prop(
+      "stepAt is a Tick then the event, with one WakeAt at most",
+      {
+        config: configArb,
+        actions: FastCheck.array(FastCheck.tuple(actionArb, FastCheck.integer({ min: -10, max: 400 })), {
+          maxLength: 150
+        })
+      },
+      ({ actions, config }) => {
+        const harness = new Harness(config)
+        for (const [action, delta] of actions) {
+          const event = harness.eventFor(action)
+          const before = harness.state
+          const [expected, commands] = stepAt(before, before.now + delta, event)
+          const steps = [...harness.send({ _tag: "Tick", now: before.now + delta }), ...harness.send(event)]
+          expect(Harness.snapshot(expected)).toBe(Harness.snapshot(harness.state))
+          const wakeAt = nextWakeAt(harness.state)
+          expect(commands).toEqual([
+            ...steps.filter((c) => c._tag !== "WakeAt"),
+            ...(wakeAt !== undefined && wakeAt !== nextWakeAt(before) ? [{ _tag: "WakeAt", at: wakeAt }] : [])
+          ])
+        }
+      }
     )
 
     it.prop(

@@ -17,9 +17,10 @@
  * - Thread choice: idle threads are ordered by `idleSince`, then by id. A run goes to the most recently idle thread
  *   (the largest), retirement takes the oldest idle thread first (the smallest). Only `Submit` ever chooses, since
  *   while runs wait no thread stays idle.
- * - Time is what `Tick`s say: events carry no clock, so the driver should send a `Tick` before an event when time
- *   has moved (a stale clock only ever retires later, never earlier). `idleSince` is the clock at the step the thread
- *   became idle (its start-up counts as idle from `ThreadReady`).
+ * - Time is what `Tick`s say: events carry no clock, and `idleSince` is the scheduler's clock at the step the thread
+ *   became idle (start-up counts as idle from `ThreadReady`). A stale clock makes `idleSince` earlier than the truth
+ *   and so retires threads early: the driver should pass its clock with every event, which `stepAt` does (a `Tick`
+ *   then the event, as one step).
  * - Retirement is checked after every step, not only on `Tick`: after any step no idle thread is overdue. With
  *   `idleTimeoutMs = 0` a thread above `minThreads` is terminated as soon as it goes idle. A non-finite timeout never
  *   retires. A pending retirement exists when an idle thread exists and more than `minThreads` threads are alive; its
@@ -334,4 +335,18 @@ export const step = (state: State, event: Event): readonly [State, ReadonlyArray
     default:
       return unchanged(state)
   }
+}
+
+/**
+ * `Tick{now}` then `event`, as one step: what a driver calls with its clock on every event. The commands are both
+ * steps' in order, with at most one `WakeAt` (the pending retirement after the event, when it differs from `state`'s).
+ */
+export const stepAt = (state: State, now: number, event: Event): readonly [State, ReadonlyArray<Command>] => {
+  const [ticked, tickCommands] = step(state, { _tag: "Tick", now })
+  const [after, eventCommands] = step(ticked, event)
+  if (tickCommands.length === 0) return [after, eventCommands]
+  const commands: Array<Command> = [...tickCommands, ...eventCommands].filter((c) => c._tag !== "WakeAt")
+  const wakeAt = nextWakeAt(after)
+  if (wakeAt !== undefined && wakeAt !== nextWakeAt(state)) commands.push({ _tag: "WakeAt", at: wakeAt })
+  return [after, commands]
 }
