@@ -184,9 +184,10 @@ export const make = (options: { readonly script?: URL } = {}) =>
 
     let [state, initialCommands] = Scheduler.initial(schedulerConfig, yield* Clock.currentTimeMillis)
 
+    /** Steps the scheduler at the current time (idle times and retirements are measured on that clock). */
     const apply = (event: Scheduler.Event) =>
-      Effect.suspend(() => {
-        const [next, commands] = Scheduler.step(state, event)
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const [next, commands] = event._tag === "Tick" ? Scheduler.step(state, event) : Scheduler.stepAt(state, now, event)
         state = next
         return Effect.forEach(commands, perform, { discard: true })
       })
