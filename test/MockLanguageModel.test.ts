@@ -16,7 +16,7 @@ const mock = (input: MockInput) => {
 
 const instant = { firstTokenDelayMs: 0, tokenDelayMs: 0 } as const
 
-const toolkit = AgentTools.declare([{ name: "shell", description: "run a command" }])
+const toolkit = AgentTools.toolkit
 
 const streamAll = (model: LanguageModel.Service, prompt: string) =>
   model.streamText({ prompt, toolkit, disableToolCallResolution: true }).pipe(

@@ -1,6 +1,4 @@
 /** The contract every agent loop implements, and the agents the gateway knows by name. */
-import type { CommandExecutor } from "@effect/platform/CommandExecutor"
-import type { FileSystem } from "@effect/platform/FileSystem"
 import type { Option, Stream } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import type { RunId } from "../Domain/Ids.js"
@@ -10,12 +8,18 @@ import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
 import type { AgentOutput } from "./AgentOutput.js"
 import { CodexAgent } from "./CodexAgent.js"
 import { SubAgent } from "./SubAgent.js"
+import type { Subagents } from "./Subagents.js"
+import type { Tools } from "./Tools.js"
 
 /** What one run of an agent is given. */
 export interface AgentContext {
   readonly runId: RunId
   readonly spec: StartRun
   readonly model: ResolvedModel
+  /** 0 for a client's run, the parent's depth + 1 for a subagent (`spawn_subagent` refuses at `maxSubagentDepth`). */
+  readonly depth: number
+  /** Most model turns (`agents.maxSteps`). */
+  readonly maxSteps: number
 }
 
 export interface Agent<R = never> {
@@ -26,8 +30,8 @@ export interface Agent<R = never> {
   readonly run: (context: AgentContext) => Stream.Stream<AgentOutput, RunError, R>
 }
 
-/** What the agents need from the platform: the codex agent spawns commands in a temporary workspace. */
-export type AgentRequirements = CommandExecutor | FileSystem
+/** What a run needs: its tools (workspace, commands, files) and a way to start subagents. */
+export type AgentRequirements = Tools | Subagents
 
 const agents: { readonly [Name in KnownAgent]: Agent<AgentRequirements> } = {
   codex: CodexAgent,

@@ -1,11 +1,15 @@
-/** The LLM loop shared by the agents: stream the model's reply as outputs, ending with `RunCompleted`. */
-import type { AiError, Response, Tool } from "@effect/ai"
-import { Option, Stream } from "effect"
-import { ProviderFailed } from "../Domain/RunError.js"
+/**
+ * The LLM loop shared by the agents: prompt the model, stream its text, perform the tool calls it asks for, give it
+ * the results and prompt it again, until it answers without tool calls (`RunCompleted`) or `maxSteps` turns are spent.
+ */
+import { type AiError, Prompt, type Response, type Tool } from "@effect/ai"
+import { Effect, Option, Stream } from "effect"
+import { AgentFailed, ProviderFailed } from "../Domain/RunError.js"
 import { Usage } from "../Domain/Usage.js"
 import type { AgentContext } from "./Agent.js"
 import type { AgentOutput, AgentOutputOf } from "./AgentOutput.js"
-import * as AgentTools from "./AgentTools.js"
+import type { Subagents } from "./Subagents.js"
+import type { RunTools, ToolCall } from "./Tools.js"
 
 /** A provider's failure as the client sees it, keeping the HTTP status when there was one. */
 export const toProviderFailed = (provider: string, error: AiError.AiError): ProviderFailed =>
@@ -24,42 +28,100 @@ export const completed = (text: string, usage: Usage): AgentOutputOf<"RunComplet
 
 export const noUsage = new Usage({ inputTokens: 0, outputTokens: 0 })
 
-/**
- * Prompts the run's model and streams its text as `TokenDelta` and its tool calls as `ToolCalled` (not executed yet),
- * then `RunCompleted` with the whole text and the provider's usage.
- */
-export const promptModel = (
-  context: AgentContext,
-  prompt: string,
-  tools: ReadonlyArray<AgentTools.ToolDeclaration>
-): Stream.Stream<AgentOutput, ProviderFailed> =>
-  Stream.suspend(() => {
-    let text = ""
-    let usage = noUsage
-    const toOutput = (part: Response.StreamPart<Record<string, Tool.Any>>): Option.Option<AgentOutput> => {
-      switch (part.type) {
-        case "text-delta":
-          text += part.delta
-          return Option.some({ _tag: "TokenDelta", text: part.delta })
-        case "tool-call":
-          return Option.some({ _tag: "ToolCalled", callId: part.id, name: part.name, params: part.params })
-        case "finish":
-          usage = new Usage({
-            inputTokens: part.usage.inputTokens ?? 0,
-            outputTokens: part.usage.outputTokens ?? 0
-          }, true)
-          return Option.none()
-        default:
-          return Option.none()
-      }
-    }
-    return context.model.languageModel.streamText({
-      prompt,
-      toolkit: AgentTools.declare(tools),
-      disableToolCallResolution: true
-    }).pipe(
-      Stream.filterMap(toOutput),
-      Stream.mapError((error) => toProviderFailed(context.model.provider, error)),
-      Stream.concat(Stream.sync(() => completed(text, usage)))
-    )
+const addUsage = (a: Usage, b: Usage): Usage =>
+  new Usage({ inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens }, true)
+
+/** The loop ran out of turns while the model still asked for tools. */
+export const stepsExhausted = (context: AgentContext): AgentFailed =>
+  new AgentFailed({
+    runId: context.runId,
+    reason: `the model still asked for tools after ${context.maxSteps} turns (agents.maxSteps)`
   })
+
+/**
+ * Runs the loop from a user prompt. Each turn streams the model's text as `TokenDelta`; its tool calls are then
+ * performed one after the other, in order (`ToolCalled`, the tool's events, `ToolResult`), and the next turn sees the
+ * whole conversation so far. The run completes with the text of the last turn (the answer) and the usage summed
+ * over all turns. If turn `maxSteps` still asks for tools, those calls are not performed and the run fails with
+ * `AgentFailed` (the model never answered; its partial text was streamed already).
+ */
+export const run = (
+  context: AgentContext,
+  tools: RunTools,
+  prompt: string
+): Stream.Stream<AgentOutput, ProviderFailed | AgentFailed, Subagents> => {
+  const turn = (
+    step: number,
+    history: ReadonlyArray<Prompt.Message>,
+    usage: Usage
+  ): Stream.Stream<AgentOutput, ProviderFailed | AgentFailed, Subagents> =>
+    Stream.suspend(() => {
+      let text = ""
+      let turnUsage = noUsage
+      const calls: Array<ToolCall> = []
+      const toOutput = (part: Response.StreamPart<Record<string, Tool.Any>>): Option.Option<AgentOutput> => {
+        switch (part.type) {
+          case "text-delta":
+            text += part.delta
+            return Option.some({ _tag: "TokenDelta", text: part.delta })
+          case "tool-call":
+            calls.push({ id: part.id, name: part.name, params: part.params })
+            return Option.none()
+          case "finish":
+            turnUsage = new Usage({
+              inputTokens: part.usage.inputTokens ?? 0,
+              outputTokens: part.usage.outputTokens ?? 0
+            }, true)
+            return Option.none()
+          default:
+            return Option.none()
+        }
+      }
+      const reply = context.model.languageModel.streamText({
+        prompt: Prompt.fromMessages(history),
+        toolkit: tools.toolkit,
+        disableToolCallResolution: true
+      }).pipe(
+        Stream.filterMap(toOutput),
+        Stream.mapError((error) => toProviderFailed(context.model.provider, error))
+      )
+      const afterwards = Stream.suspend(() => {
+        const total = addUsage(usage, turnUsage)
+        if (calls.length === 0) return Stream.make(completed(text, total))
+        if (step >= context.maxSteps) return Stream.fail(stepsExhausted(context))
+        const results: Array<Prompt.ToolResultPart> = []
+        const performed = Stream.fromIterable(calls).pipe(
+          Stream.flatMap((call) =>
+            tools.call(call).pipe(
+              Stream.tap((output) =>
+                Effect.sync(() => {
+                  if (output._tag !== "ToolResult" || output.callId !== call.id) return
+                  results.push(Prompt.toolResultPart({
+                    id: call.id,
+                    name: call.name,
+                    isFailure: output.isError,
+                    result: output.result,
+                    providerExecuted: false
+                  }))
+                })
+              )
+            )
+          )
+        )
+        const asked = Prompt.assistantMessage({
+          content: [
+            ...(text === "" ? [] : [Prompt.textPart({ text })]),
+            ...calls.map((call) =>
+              Prompt.toolCallPart({ id: call.id, name: call.name, params: call.params, providerExecuted: false })
+            )
+          ]
+        })
+        return Stream.concat(
+          performed,
+          Stream.suspend(() => turn(step + 1, [...history, asked, Prompt.toolMessage({ content: results })], total))
+        )
+      })
+      return Stream.concat(reply, afterwards)
+    })
+  return turn(1, [Prompt.userMessage({ content: [Prompt.textPart({ text: prompt })] })], noUsage)
+}

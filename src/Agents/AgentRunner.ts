@@ -17,6 +17,8 @@ export interface AgentJob {
   readonly agent: KnownAgent
   readonly spec: StartRun
   readonly model: ResolvedModel
+  /** How deep in a chain of subagents this run is; absent for a client's run (depth 0). */
+  readonly depth?: number
 }
 
 export interface AgentRunnerService {

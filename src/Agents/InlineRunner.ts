@@ -1,21 +1,39 @@
-/** The `AgentRunner` that runs agents on the main thread's fibers (every mode, until the thread pool exists). */
-import { NodeContext } from "@effect/platform-node"
+/** The `AgentRunner` that runs agents on the main thread's fibers (inline runs, and every run a worker executes). */
 import { Effect, Layer, Stream } from "effect"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { type AgentRequirements, agentFor } from "./Agent.js"
 import type { AgentOutput } from "./AgentOutput.js"
 import { type AgentJob, AgentRunner, type AgentRunnerService } from "./AgentRunner.js"
+import * as InlineSubagents from "./InlineSubagents.js"
+import * as Tools from "./Tools.js"
 
-export const make: Effect.Effect<AgentRunnerService, never, AgentRequirements> = Effect.gen(function*() {
-  const platform = yield* Effect.context<AgentRequirements>()
-  const execute = (job: AgentJob) => {
-    const started: AgentOutput = { _tag: "RunStarted", agent: job.agent, mode: job.spec.mode, model: job.model.id }
-    return Stream.concat(
-      Stream.make(started),
-      agentFor(job.agent).run({ runId: job.runId, spec: job.spec, model: job.model })
-    ).pipe(Stream.provideContext(platform))
+export const make: Effect.Effect<AgentRunnerService, never, AgentRequirements | GatewayConfig> = Effect.gen(
+  function*() {
+    const { config } = yield* GatewayConfig
+    const services = yield* Effect.context<AgentRequirements>()
+    const execute = (job: AgentJob) => {
+      const started: AgentOutput = { _tag: "RunStarted", agent: job.agent, mode: job.spec.mode, model: job.model.id }
+      const context = {
+        runId: job.runId,
+        spec: job.spec,
+        model: job.model,
+        depth: job.depth ?? 0,
+        maxSteps: config.agents.maxSteps
+      }
+      return Stream.concat(Stream.make(started), agentFor(job.agent).run(context)).pipe(
+        Stream.provideContext(services)
+      )
+    }
+    return AgentRunner.of({ execute })
   }
-  return AgentRunner.of({ execute })
-})
+)
 
-/** Needs nothing: the platform services (processes, file system) are Node's. */
-export const layer: Layer.Layer<AgentRunner> = Layer.effect(AgentRunner, make).pipe(Layer.provide(NodeContext.layer))
+/** Tools configured by `agents.*` (on Node's processes and file system); subagents run on the same fibers. */
+export const layer: Layer.Layer<AgentRunner, never, GatewayConfig> = Layer.effect(AgentRunner, make).pipe(
+  Layer.provide(
+    Layer.unwrapEffect(
+      Effect.map(GatewayConfig, ({ config }) => InlineSubagents.layer({ maxSteps: config.agents.maxSteps }))
+    )
+  ),
+  Layer.provide(Tools.layerConfig())
+)

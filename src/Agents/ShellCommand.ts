@@ -2,28 +2,57 @@
 import { Command, CommandExecutor } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Duration, Effect, Stream } from "effect"
+import * as os from "node:os"
 import type { RunId } from "../Domain/Ids.js"
 import { AgentFailed } from "../Domain/RunError.js"
 import type { AgentOutput } from "./AgentOutput.js"
 
-/** How long a command may take to exit after SIGTERM before its process group gets SIGKILL. */
+/** How long the shell may take to exit after SIGTERM before its process group gets SIGKILL. */
 const killGrace = Duration.seconds(2)
+
+export interface ShellOptions {
+  /** The working directory (the run's workspace). */
+  readonly cwd: string
+  /** The whole environment of the command: nothing of the gateway's is inherited beyond it. */
+  readonly env: Readonly<Record<string, string>>
+}
 
 const failed = (runId: RunId, what: string) => (error: PlatformError): AgentFailed =>
   new AgentFailed({ runId, reason: `${what}: ${error.message}` })
 
+/** Sends `signal` to the process group led by `pid`; false when the group no longer exists. */
+const signalGroup = (pid: number, signal: NodeJS.Signals): boolean => {
+  try {
+    process.kill(-pid, signal)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The platform reports a death by signal as an error naming it; shells report it as 128 + the signal's number. */
+const exitCodeOfSignal = (error: PlatformError): number | undefined => {
+  const name = /signal: (SIG[A-Z0-9]+)/.exec(error.message)?.[1]
+  const signals: Readonly<Record<string, number>> = os.constants.signals
+  const number = name === undefined ? undefined : signals[name]
+  return number === undefined ? undefined : 128 + number
+}
+
 /**
- * The command runs in its own process group (the platform spawns it detached); when the stream is interrupted or
- * ends early the whole group is killed: SIGTERM, then SIGKILL after `killGrace`. A non-zero exit is not a failure.
+ * The command runs in its own process group (the platform spawns it detached). When the stream ends for any reason
+ * (the shell exited, the run was interrupted or timed out) whatever is left of the group is stopped: SIGTERM, up to
+ * `killGrace` for the shell to exit, then SIGKILL to the group, so background children (`sleep 30 &`) never outlive
+ * the run. A non-zero exit is not a failure; a death by signal N exits with 128 + N.
  */
 export const stream = (
   runId: RunId,
   command: string,
-  cwd: string
+  options: ShellOptions
 ): Stream.Stream<AgentOutput, AgentFailed, CommandExecutor.CommandExecutor> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const process = yield* Command.make("/bin/sh", "-c", command).pipe(
-      Command.workingDirectory(cwd),
+    const child = yield* Command.make("/bin/sh", "-c", command).pipe(
+      Command.workingDirectory(options.cwd),
+      Command.env(options.env, { extendEnv: false }),
       // An empty, closed stdin: a command reading it sees end of file instead of waiting forever.
       Command.feed(""),
       Command.start,
@@ -31,13 +60,15 @@ export const stream = (
     )
     // Registered after `start`, so it runs before the platform's own release (SIGTERM, then wait without limit).
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(process.isRunning, (running) =>
-        running
-          ? process.kill("SIGTERM").pipe(
-            Effect.timeoutFail({ duration: killGrace, onTimeout: () => "still running" }),
-            Effect.catchAll(() => process.kill("SIGKILL"))
-          )
-          : Effect.void).pipe(Effect.ignore)
+      Effect.suspend(() => {
+        if (!signalGroup(child.pid, "SIGTERM")) return Effect.void
+        return child.exitCode.pipe(
+          Effect.ignore,
+          Effect.timeout(killGrace),
+          Effect.ignore,
+          Effect.andThen(() => signalGroup(child.pid, "SIGKILL"))
+        )
+      })
     )
     const output = (name: "stdout" | "stderr", bytes: Stream.Stream<Uint8Array, PlatformError>) =>
       bytes.pipe(
@@ -45,11 +76,16 @@ export const stream = (
         Stream.map((text): AgentOutput => ({ _tag: "CommandOutput", stream: name, text })),
         Stream.mapError(failed(runId, `reading the command's ${name} failed`))
       )
-    const exited = process.exitCode.pipe(
-      Effect.map((exitCode): AgentOutput => ({ _tag: "CommandExited", exitCode })),
-      Effect.mapError(failed(runId, "the command did not exit normally"))
+    const exited = child.exitCode.pipe(
+      Effect.catchAll((error) => {
+        const code = exitCodeOfSignal(error)
+        return code === undefined
+          ? Effect.fail(failed(runId, "the command did not exit normally")(error))
+          : Effect.succeed(code)
+      }),
+      Effect.map((exitCode): AgentOutput => ({ _tag: "CommandExited", exitCode }))
     )
-    return Stream.merge(output("stdout", process.stdout), output("stderr", process.stderr)).pipe(
+    return Stream.merge(output("stdout", child.stdout), output("stderr", child.stderr)).pipe(
       Stream.concat(Stream.fromEffect(exited))
     )
   }))

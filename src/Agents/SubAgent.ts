@@ -1,11 +1,11 @@
-/** The subagent: the LLM loop alone, no commands (a later issue lets codex spawn it as a tool). */
-import { Option, Stream } from "effect"
+/** The subagent: the tool loop on a prompt, in its own workspace; it runs no command of its own. */
+import { Effect, Option, Stream } from "effect"
 import { InvalidRequest } from "../Domain/RunError.js"
-import type { Agent } from "./Agent.js"
-import { promptModel } from "./AgentLoop.js"
-import { subagentTools } from "./AgentTools.js"
+import type { Agent, AgentRequirements } from "./Agent.js"
+import * as AgentLoop from "./AgentLoop.js"
+import { Tools } from "./Tools.js"
 
-export const SubAgent: Agent = {
+export const SubAgent: Agent<AgentRequirements> = {
   name: "subagent",
   validate: (spec) => {
     if (spec.command !== undefined) {
@@ -16,5 +16,11 @@ export const SubAgent: Agent = {
     }
     return Option.none()
   },
-  run: (context) => promptModel(context, context.spec.prompt ?? "", subagentTools).pipe(Stream.withSpan("SubAgent.run"))
+  run: (context) =>
+    Stream.unwrapScoped(
+      Effect.map(
+        Effect.flatMap(Tools, (service) => service.open(context)),
+        (tools) => AgentLoop.run(context, tools, context.spec.prompt ?? "")
+      )
+    ).pipe(Stream.withSpan("SubAgent.run"))
 }

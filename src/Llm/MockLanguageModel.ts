@@ -1,4 +1,8 @@
-/** The deterministic mock provider: an `@effect/ai` `LanguageModel` that scripts text, tool calls and failures. */
+/**
+ * The deterministic mock provider: an `@effect/ai` `LanguageModel` that scripts text, tool calls and failures. It
+ * scripts an agent loop too: the configured tool calls are asked for on the first turn only (a prompt without tool
+ * results); a later turn answers with text alone, so a run with scripted tool calls ends after two turns.
+ */
 import { AiError, LanguageModel, type Prompt, type Response } from "@effect/ai"
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import type { MockProviderSection } from "../Config/ConfigSchema.js"
@@ -37,6 +41,21 @@ export const defaultReply = (prompt: string): string => {
     "No real model was called and no network was used."
 }
 
+/** The tool results the prompt carries (the agent loop's earlier turns), in order. */
+export const toolResults = (prompt: Prompt.Prompt): ReadonlyArray<Prompt.ToolResultPart> =>
+  prompt.content.flatMap((message) => message.role === "tool" ? message.content : [])
+
+/** The reply of a mock without a configured `reply` once tools answered: quotes each result, bounded. */
+export const replyAfterTools = (results: ReadonlyArray<Prompt.ToolResultPart>): string => {
+  const quoted = results.map((part) => {
+    const json = JSON.stringify(part.result) ?? "undefined"
+    const bounded = json.length > maxQuotedPrompt ? `${json.slice(0, maxQuotedPrompt)}...` : json
+    return `${part.name}${part.isFailure ? " (failed)" : ""}: ${bounded}`
+  })
+  return `Mock reply after ${results.length} tool result${results.length === 1 ? "" : "s"}: ${quoted.join("; ")}. ` +
+    "No real model was called and no network was used."
+}
+
 const textId = "mock-text-0"
 
 const failure = (config: MockConfig, model: string): AiError.AiError | undefined => {
@@ -61,7 +80,10 @@ const streamParts = (
 ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
   Stream.suspend(() => {
     const prompt = promptText(options.prompt)
-    const tokens = tokenize(config.reply ?? defaultReply(prompt))
+    const results = toolResults(options.prompt)
+    const firstTurn = results.length === 0
+    const tokens = tokenize(config.reply ?? (firstTurn ? defaultReply(prompt) : replyAfterTools(results)))
+    const toolCalls = firstTurn ? config.toolCalls : []
     const error = failure(config, config.model)
     const emitted = error === undefined ? tokens : tokens.slice(0, config.fail?.afterTokens ?? tokens.length)
 
@@ -84,13 +106,13 @@ const streamParts = (
     if (error !== undefined) return Stream.concat(text, Stream.fail(error))
 
     const tail: Array<Response.StreamPartEncoded> = [{ type: "text-end", id: textId }]
-    config.toolCalls.forEach((call, index) => {
+    toolCalls.forEach((call, index) => {
       tail.push({ type: "tool-call", id: `mock-call-${index}`, name: call.name, params: call.params })
     })
     const inputTokens = countWords(prompt)
     tail.push({
       type: "finish",
-      reason: config.toolCalls.length > 0 ? "tool-calls" : "stop",
+      reason: toolCalls.length > 0 ? "tool-calls" : "stop",
       usage: { inputTokens, outputTokens: emitted.length, totalTokens: inputTokens + emitted.length }
     })
     return Stream.concat(text, Stream.fromIterable(tail))
