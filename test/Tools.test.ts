@@ -125,7 +125,7 @@ describe("Tools", () => {
         expect(inner.result).toMatchObject({ entries: [{ name: "a.txt", type: "file" }] })
       }).pipe(Effect.scoped))
 
-    it.live("refuses ../escape, /etc/passwd and links leading outside with an error result; writes nothing outside", () =>
+    it.live("refuses ../escape, /etc/passwd and links leading outside with an error result, writing nothing", () =>
       Effect.gen(function*() {
         const { call, workspace, root } = yield* harness()
         const outside = path.join(root, "outside")
