@@ -1,4 +1,4 @@
-/** The mock provider: exact text, pacing on the TestClock, scripted tool calls and failures, usage. */
+/** The mock provider: exact text, pacing on the TestClock, scripted tool calls (first turn only), failures, usage. */
 import { AiError, type LanguageModel, type Response, type Tool } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Ref, Stream, TestClock } from "effect"
@@ -109,6 +109,50 @@ describe("MockLanguageModel", () => {
       ])
       const finish = parts.at(-1)
       expect(finish?.type === "finish" ? finish.reason : undefined).toBe("tool-calls")
+    }))
+
+  it.effect("asks for its tool calls on the first turn only; once the prompt has tool results it answers", () =>
+    Effect.gen(function*() {
+      const toolCalls = [{ name: "shell", params: { command: "ls" } }]
+      const laterTurn = [
+        { role: "user", content: "list the files" },
+        {
+          role: "assistant",
+          content: [{ type: "tool-call", id: "mock-call-0", name: "shell", params: { command: "ls" } }]
+        },
+        {
+          role: "tool",
+          content: [{
+            type: "tool-result",
+            id: "mock-call-0",
+            name: "shell",
+            isFailure: false,
+            result: { exitCode: 0, output: "a.txt\n" },
+            providerExecuted: false
+          }]
+        }
+      ] as const
+      const scripted = yield* mock({ ...instant, toolCalls })
+      const first = yield* streamAll(scripted, "list the files")
+      expect(first.filter((part) => part.type === "tool-call").length).toBe(1)
+      const later = yield* scripted.streamText({ prompt: laterTurn, toolkit, disableToolCallResolution: true }).pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
+      expect(later.some((part) => part.type === "tool-call")).toBe(false)
+      const finish = later.at(-1)
+      expect(finish?.type === "finish" && finish.reason).toBe("stop")
+      expect(deltas(later).join("")).toBe(
+        "Mock reply after 1 tool result: shell: {\"exitCode\":0,\"output\":\"a.txt\\n\"}. " +
+          "No real model was called and no network was used."
+      )
+      // A configured reply is the text of every turn.
+      const replying = yield* mock({ ...instant, reply: "Done.", toolCalls })
+      const text = yield* replying.streamText({ prompt: laterTurn, toolkit, disableToolCallResolution: true }).pipe(
+        Stream.runCollect,
+        Effect.map((parts) => deltas(Chunk.toReadonlyArray(parts)).join(""))
+      )
+      expect(text).toBe("Done.")
     }))
 
   it.effect("reports usage: input = words of the prompt, output = tokens emitted", () =>
