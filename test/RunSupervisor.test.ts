@@ -120,17 +120,33 @@ describe("RunSupervisor", () => {
       expect(last?._tag === "RunCompleted" && last.durationMs).toBe(140)
     }).pipe(Effect.provide(supervisorLayer(withMock({ reply: "a b c", firstTokenDelayMs: 100, tokenDelayMs: 20 })))))
 
-  it.scoped("reports the model's tool calls as ToolCalled after its text", () =>
+  it.scoped("performs the model's tool calls (ToolCalled, the tool's events, ToolResult), then prompts it again", () =>
     Effect.gen(function*() {
       const supervisor = yield* RunSupervisor
-      const { events } = yield* supervisor.start(spec({ prompt: "look around" }))
+      const { events, runId } = yield* supervisor.start(spec({ prompt: "look around" }))
       const { seen } = yield* drain(events)
-      expect(seen.map((event) => event._tag)).toEqual(["RunStarted", "TokenDelta", "ToolCalled", "RunCompleted"])
+      expectGapFree(seen, runId)
+      // `ls` in the fresh, empty workspace prints nothing; the mock asks for tools on its first turn only.
+      expect(seen.map((event) => event._tag)).toEqual([
+        "RunStarted",
+        "TokenDelta",
+        "ToolCalled",
+        "CommandExited",
+        "ToolResult",
+        "TokenDelta",
+        "RunCompleted"
+      ])
       const called = seen[2]
       expect(called?._tag === "ToolCalled" && [called.callId, called.name, called.params]).toEqual([
         "mock-call-0",
         "shell",
         { command: "ls" }
+      ])
+      const result = seen[4]
+      expect(result?._tag === "ToolResult" && [result.callId, result.isError, result.result]).toEqual([
+        "mock-call-0",
+        false,
+        { exitCode: 0, output: "", truncated: false }
       ])
     }).pipe(
       Effect.provide(
