@@ -211,18 +211,26 @@ const run = Command.make("run", {
       })
     const endLine = Effect.suspend(() => (atLineStart ? Effect.void : text("\n", "stdout")))
 
+    // Only the `--command` runs before the model's first tool call; later CommandExited events are tool calls.
+    let sawToolCall = false
     const onEvent = (event: AgentEvent): Effect.Effect<void> => {
       runId = event.runId
+      if (event._tag === "ToolCalled") sawToolCall = true
+      if (event._tag === "CommandExited" && !sawToolCall) commandExitCode = event.exitCode
       if (flags.json) return writeOut(JSON.stringify(encodeEvent(event)) + "\n")
       switch (event._tag) {
         case "TokenDelta":
           return text(event.text, "stdout")
         case "CommandOutput":
           return text(event.text, event.stream)
-        case "CommandExited":
-          return Effect.sync(() => {
-            commandExitCode = event.exitCode
-          })
+        case "ToolCalled":
+          return Effect.zipRight(endLine, writeErr(`[tool ${event.name} ${JSON.stringify(event.params)}]\n`))
+        case "ToolResult":
+          return event.isError ? writeErr(`[tool ${event.name} failed: ${JSON.stringify(event.result)}]\n`) : Effect.void
+        case "SubagentEvent":
+          return event.event._tag === "RunCompleted"
+            ? writeErr(`[subagent ${event.childRunId} completed]\n`)
+            : Effect.void
         case "RunCompleted":
           return Effect.sync(() => {
             summary = `run ${event.runId} completed in ${(event.durationMs / 1000).toFixed(1)}s, ` +

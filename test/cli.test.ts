@@ -16,6 +16,7 @@ const env = { HOME: home }
 const gateways: Array<GatewayProcess> = []
 let fast: GatewayProcess
 let slow: GatewayProcess
+let tools: GatewayProcess
 let slowToken: string
 
 beforeAll(async () => {
@@ -30,11 +31,18 @@ beforeAll(async () => {
   const slowConfig = writeJsonFile(slowDir, "openclaw.json", testConfig(slowDir, {
     models: { providers: { mock: { tokenDelayMs: 200 } } }
   }))
-  ;[fast, slow] = await Promise.all([
+  // The tools gateway's model asks for a shell command that fails, then answers.
+  const toolsDir = path.join(dir, "tools")
+  fs.mkdirSync(toolsDir)
+  const toolsConfig = writeJsonFile(toolsDir, "openclaw.json", testConfig(toolsDir, {
+    models: { providers: { mock: { toolCalls: [{ name: "shell", params: { command: "echo from-tool; exit 5" } }] } } }
+  }))
+  ;[fast, slow, tools] = await Promise.all([
     startGatewayProcess(["--config", fastConfig], { env }),
-    startGatewayProcess(["--config", slowConfig], { env })
+    startGatewayProcess(["--config", slowConfig], { env }),
+    startGatewayProcess(["--config", toolsConfig], { env })
   ])
-  gateways.push(fast, slow)
+  gateways.push(fast, slow, tools)
   slowToken = fs.readFileSync(path.join(slowDir, "gateway.token"), "utf8").trim()
 })
 
@@ -44,6 +52,24 @@ afterAll(async () => {
 })
 
 describe("openclaw run", () => {
+  it("a failing --command exits 1, also with --json", async () => {
+    const result = await runCli(["run", "--url", fast.url, "--command", "echo out; exit 3", "--json"], { env })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain("\"CommandExited\"")
+    expect(result.stderr).toMatch(/command exited with code 3/)
+  })
+
+  it("a tool call's failing command is the model's business, not the run's exit code", async () => {
+    const toolsToken = fs.readFileSync(path.join(dir, "tools", "gateway.token"), "utf8").trim()
+    const result = await runCli(
+      ["run", "--url", tools.url, "--token", toolsToken, "--command", "true", "--prompt", "use a tool"],
+      { env }
+    )
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toContain("[tool shell {\"command\":\"echo from-tool; exit 5\"}]")
+    expect(result.stdout).toContain("from-tool")
+  })
+
   it("streams the reply to stdout and a summary to stderr, exit 0", async () => {
     const result = await runCli(["run", "--url", fast.url, "--prompt", "hi", "--mode", "inline"], { env })
     expect(result.code, result.stderr).toBe(0)
