@@ -13,12 +13,14 @@ import { RunId } from "../src/Domain/Ids.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
 import { ThreadPool } from "../src/Pool/ThreadPool.js"
+import * as Quota from "../src/Quota/Quota.js"
 import * as Pool from "../src/Pool/ThreadPool.js"
 
 const fixture = new URL("./fixtures/misbehaving-worker.mjs", import.meta.url)
 
 const poolLayer = (input: OpenclawConfigInput, worker: "fixture" | "real" = "fixture") =>
   Pool.layer(worker === "fixture" ? { script: fixture } : {}).pipe(
+    Layer.provide(Quota.layerUnlimited),
     Layer.provide(
       GatewayConfig.layerTest({
         ...input,
@@ -174,7 +176,84 @@ describe("ThreadPool with a worker that cannot start", () => {
     }).pipe(
       Effect.provide(
         Pool.layer({ script: new URL("./fixtures/broken-worker.mjs", import.meta.url) }).pipe(
+          Layer.provide(Quota.layerUnlimited),
           Layer.provide(GatewayConfig.layerTest({ agents: { threadPool: { minThreads: 0, maxThreads: 1 } } }))
+        )
+      )
+    ))
+})
+
+describe("ThreadPool subagents", () => {
+  const subagentPool = (maxThreads: number) =>
+    Pool.layer().pipe(
+      Layer.provide(
+        GatewayConfig.layerTest({
+          agents: { threadPool: { minThreads: maxThreads, maxThreads }, maxSubagentDepth: 1 },
+          models: {
+            providers: {
+              mock: {
+                firstTokenDelayMs: 0,
+                tokenDelayMs: 0,
+                reply: "done",
+                toolCalls: [{ name: "spawn_subagent", params: { prompt: "child task" } }]
+              }
+            }
+          }
+        })
+      )
+    )
+
+  it.live("spawn_subagent in a worker runs the child on another pool thread and forwards its events", () =>
+    Effect.gen(function*() {
+      const result = yield* run("parent task")
+      expect(Either.isRight(result)).toBe(true)
+      if (Either.isLeft(result)) return
+      const outputs = result.right
+      const forwarded = outputs.flatMap((output) => output._tag === "SubagentEvent" ? [output] : [])
+      expect(forwarded.length).toBeGreaterThan(0)
+      expect(new Set(forwarded.map((output) => output.childRunId)).size).toBe(1)
+      expect(forwarded.every((output) => output.depth === 1)).toBe(true)
+      const childEvents = forwarded.map((output) => output.event)
+      expect(childEvents.map((event) => event.seq)).toEqual(childEvents.map((_, index) => index))
+      // The child may wait a moment for the second thread to finish starting.
+      expect(childEvents.find((event) => event._tag !== "RunQueued")?._tag).toBe("RunStarted")
+      expect(childEvents.at(-1)?._tag).toBe("RunCompleted")
+      // The child tried to spawn too, at the depth limit: refused as a tool error, not performed.
+      expect(childEvents.some((event) => event._tag === "ToolResult" && event.isError)).toBe(true)
+      const spawnResult = outputs.find((output) => output._tag === "ToolResult" && output.name === "spawn_subagent")
+      expect(spawnResult?._tag === "ToolResult" && spawnResult.isError).toBe(false)
+      expect(tags(outputs).at(-1)).toBe("RunCompleted")
+      const stats = yield* (yield* ThreadPool).stats
+      expect(stats.terminations).toEqual({})
+    }).pipe(Effect.provide(subagentPool(2).pipe(Layer.provide(Quota.layerUnlimited)))))
+
+  it.live("a subagent that cannot get a thread at once is refused (QueueFull), never waits on its parent's thread", () =>
+    Effect.gen(function*() {
+      const result = yield* run("parent task")
+      expect(Either.isRight(result)).toBe(true)
+      if (Either.isLeft(result)) return
+      const spawnResult = result.right.find((output) => output._tag === "ToolResult" && output.name === "spawn_subagent")
+      expect(spawnResult?._tag === "ToolResult" && spawnResult.isError).toBe(true)
+      expect(JSON.stringify(spawnResult)).toMatch(/queue is full/)
+      expect(tags(result.right).at(-1)).toBe("RunCompleted")
+    }).pipe(Effect.provide(subagentPool(1).pipe(Layer.provide(Quota.layerUnlimited)))))
+
+  it.live("a subagent counts against its parent's principal's quota", () =>
+    Effect.gen(function*() {
+      const quota = yield* Quota.Quota
+      // Another run of the same principal holds the only slot.
+      yield* quota.admit("anonymous")
+      const result = yield* run("parent task")
+      expect(Either.isRight(result)).toBe(true)
+      if (Either.isLeft(result)) return
+      const spawnResult = result.right.find((output) => output._tag === "ToolResult" && output.name === "spawn_subagent")
+      expect(spawnResult?._tag === "ToolResult" && spawnResult.isError).toBe(true)
+      expect(JSON.stringify(spawnResult)).toMatch(/quota exceeded/)
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        subagentPool(2).pipe(
+          Layer.provideMerge(Layer.effect(Quota.Quota, Quota.make({ maxConcurrentRuns: 1, runsPerMinute: 100 })))
         )
       )
     ))

@@ -74,7 +74,9 @@ const startGateway = async (name: string, input: OpenclawConfigInput = {}): Prom
     Layer.buildWithScope(
       // Runs execute inline with an observed mock model; the pool (idle, minThreads 0) only answers Status.
       GatewayServer.Default.pipe(
-        Layer.provide(Layer.mergeAll(RunSupervisor.DefaultWithoutDependencies, ThreadPool.layer(), Quota.layer)),
+        Layer.provide(
+          Layer.merge(RunSupervisor.DefaultWithoutDependencies, ThreadPool.layer().pipe(Layer.provideMerge(Quota.layer)))
+        ),
         Layer.provide(Layer.merge(registry, InlineRunner.layer)),
         Layer.provide(configLayer)
       ),

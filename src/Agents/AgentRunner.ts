@@ -19,6 +19,8 @@ export interface AgentJob {
   readonly model: ResolvedModel
   /** How deep in a chain of subagents this run is; absent for a client's run (depth 0). */
   readonly depth?: number
+  /** Who started the run (the quota key); a subagent is counted against its parent's principal. */
+  readonly principal?: string
 }
 
 export interface AgentRunnerService {

@@ -157,9 +157,13 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       )
     }
 
-    const start: (spec: StartRun) => Effect.Effect<StartedRun, RunError, Scope.Scope> = Effect.fn(
-      "RunSupervisor.start"
-    )(function*(spec: StartRun) {
+    const start: (
+      spec: StartRun,
+      options?: { readonly principal?: string }
+    ) => Effect.Effect<StartedRun, RunError, Scope.Scope> = Effect.fn("RunSupervisor.start")(function*(
+      spec: StartRun,
+      options?: { readonly principal?: string }
+    ) {
       const { agent, model } = yield* accept(spec)
       const scope = yield* Effect.scope
       const runId = RunId.make(crypto.randomUUID())
@@ -173,7 +177,13 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         stopReason: "client",
         fiber: yield* Deferred.make<Fiber.RuntimeFiber<void>>()
       }
-      const job: AgentJob = { runId, agent, spec, model }
+      const job: AgentJob = {
+        runId,
+        agent,
+        spec,
+        model,
+        ...(options?.principal === undefined ? {} : { principal: options.principal })
+      }
       // Registered and forked together: an interrupted `start` leaves no run behind.
       yield* Effect.uninterruptible(Effect.gen(function*() {
         active.set(runId, run)

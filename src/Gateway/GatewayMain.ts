@@ -43,11 +43,12 @@ export const configLayer = (options: GatewayOptions): Layer.Layer<GatewayConfig,
 /** Runs: the supervisor over the pool runner (thread-bound runs on worker threads, inline runs on fibers). */
 export const RunsLive = RunSupervisor.DefaultWithoutDependencies.pipe(
   Layer.provide(Layer.merge(ProviderRegistry.layer, PoolRunner.layer)),
-  Layer.provideMerge(ThreadPool.layer())
+  Layer.provideMerge(ThreadPool.layer()),
+  Layer.provideMerge(Quota.layer)
 )
 
 /** Everything the gateway runs, given its config. */
-export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(Layer.merge(RunsLive, Quota.layer)))
+export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunsLive))
 
 /** Exit code for a gateway that stopped: 2 when it refused to start because of its configuration. */
 export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {

@@ -41,8 +41,13 @@ export const makeHandlers = (listen: string) =>
           })
         }),
       // The quota slot is held by the request's scope: released when the stream ends, however it ends.
-      StartRun: (spec, { clientId }) =>
-        Effect.zipRight(quota.admit(principalOf(clientId)), Effect.map(supervisor.start(spec), (run) => run.events)),
+      StartRun: (spec, { clientId }) => {
+        const principal = principalOf(clientId)
+        return Effect.zipRight(
+          quota.admit(principal),
+          Effect.map(supervisor.start(spec, { principal }), (run) => run.events)
+        )
+      },
       CancelRun: ({ runId }) => supervisor.cancel(runId),
       Status: () =>
         Effect.gen(function*() {

@@ -6,21 +6,40 @@
  * `resourceLimits`, CPU time by sampling the worker's event-loop utilisation, wall-clock time by the
  * run supervisor, which interrupts the run's stream (the busy thread is then terminated).
  */
-import { Chunk, Clock, Context, Duration, Effect, Fiber, Layer, Mailbox, Queue, Schedule, Stream } from "effect"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Mailbox,
+  Option,
+  Queue,
+  Runtime,
+  Schedule,
+  Stream
+} from "effect"
 import type { EventLoopUtilization } from "node:perf_hooks"
-import type { AgentOutput } from "../Agents/AgentOutput.js"
+import { type AgentOutput, stamp } from "../Agents/AgentOutput.js"
 import type { AgentJob } from "../Agents/AgentRunner.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { RunId } from "../Domain/Ids.js"
 import {
   CpuQuotaExceeded,
+  InvalidRequest,
   QueueFull,
   type RunError,
   ThreadOutOfMemory,
   WorkerCrashed
 } from "../Domain/RunError.js"
 import * as Scheduler from "./Scheduler.js"
-import type { FromWorker } from "./WorkerProtocol.js"
+import { StartRun } from "../Domain/RunSpec.js"
+import { Quota } from "../Quota/Quota.js"
+import type { FromWorker, ToWorker } from "./WorkerProtocol.js"
 import { defaultWorkerScript } from "./WorkerScript.js"
 import { spawnWorkerThread, type WorkerExit, type WorkerThread } from "./WorkerThread.js"
 
@@ -93,6 +112,8 @@ export const make = (options: { readonly script?: URL } = {}) =>
       queueSize: poolConfig.queueSize
     }
 
+    const quota = yield* Quota
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const events = yield* Queue.unbounded<DriverEvent>()
     const offer = (event: DriverEvent) => Queue.unsafeOffer(events, event)
     const runs = new Map<string, RunEntry>()
@@ -101,6 +122,9 @@ export const make = (options: { readonly script?: URL } = {}) =>
     let startFailures = 0
     let averageRunMs = 1000
     let wakeTimer: Fiber.RuntimeFiber<void> | undefined
+
+    /** A hint for refused runs: about one average run's time per thread. */
+    const retryAfterMs = () => Math.min(60_000, Math.max(100, Math.round(averageRunMs / poolConfig.maxThreads)))
 
     const countTermination = (reason: string) => {
       terminations[reason] = (terminations[reason] ?? 0) + 1
@@ -148,17 +172,21 @@ export const make = (options: { readonly script?: URL } = {}) =>
             entry.cpuSince = worker.utilization()
             entry.dispatchedAt = yield* Clock.currentTimeMillis
             const { job } = entry
-            worker.post({ _tag: "Run", runId: job.runId, agent: job.agent, spec: job.spec, model: job.model.id })
+            worker.post({
+              _tag: "Run",
+              runId: job.runId,
+              agent: job.agent,
+              spec: job.spec,
+              model: job.model.id,
+              depth: job.depth ?? 0
+            })
           })
         case "Terminate":
           return Effect.sync(() => workers.get(command.threadId)?.terminate())
         case "Reject":
           return finishRun(command.runId, {
             _tag: "Fail",
-            error: new QueueFull({
-              queueSize: poolConfig.queueSize,
-              retryAfterMs: Math.min(60_000, Math.max(100, Math.round(averageRunMs / poolConfig.maxThreads)))
-            })
+            error: new QueueFull({ queueSize: poolConfig.queueSize, retryAfterMs: retryAfterMs() })
           })
         case "Queued":
           return Effect.asVoid(
@@ -204,6 +232,91 @@ export const make = (options: { readonly script?: URL } = {}) =>
         })
     }
 
+    /** Subagents that runs on pool threads asked for, by thread and request id. */
+    const children = new Map<string, Fiber.RuntimeFiber<void>>()
+    const childKey = (threadId: number, requestId: number) => `${threadId}:${requestId}`
+
+    /**
+     * A run's `spawn_subagent`: the child is a run of this pool like any other (it may queue, and it counts
+     * against the parent's principal's quotas); its events go back to the parent's thread, numbered under its
+     * own run id. It stops when the parent gives up on it or the parent's thread goes away.
+     */
+    const spawnSubagent = (threadId: number, request: Extract<FromWorker, { _tag: "SpawnSubagent" }>) =>
+      Effect.gen(function*() {
+        const send = (message: ToWorker) => workers.get(threadId)?.post(message)
+        const parent = runs.get(request.parentRunId)
+        if (parent === undefined || parent.threadId !== threadId) {
+          send({
+            _tag: "SubagentEnded",
+            requestId: request.requestId,
+            error: new InvalidRequest({ reason: `run ${request.parentRunId} is not running on this thread` })
+          })
+          return
+        }
+        // A parent waits on its child while holding its own thread: a child that had to queue could wait for
+        // threads held by parents waiting on children. So a child starts at once or is refused (the model sees
+        // a tool error and can go on without it).
+        const load = Scheduler.stats(state)
+        if (load.idle + load.starting + (poolConfig.maxThreads - load.alive) - load.queued <= 0) {
+          send({
+            _tag: "SubagentEnded",
+            requestId: request.requestId,
+            error: new QueueFull({ queueSize: poolConfig.queueSize, retryAfterMs: retryAfterMs() })
+          })
+          return
+        }
+        const principal = parent.job.principal ?? "anonymous"
+        const child: AgentJob = {
+          runId: RunId.make(crypto.randomUUID()),
+          agent: "subagent",
+          spec: new StartRun({ agent: "subagent", mode: "thread-bound", prompt: request.prompt }),
+          model: parent.job.model,
+          depth: request.depth,
+          principal
+        }
+        const program = Effect.gen(function*() {
+          yield* quota.admit(principal)
+          const startedAt = yield* Clock.currentTimeMillis
+          let seq = 0
+          yield* Stream.runForEachChunk(submit(child), (outputs) =>
+            Effect.map(Clock.currentTimeMillis, (at) => {
+              const events = Chunk.toReadonlyArray(Chunk.map(outputs, (output) =>
+                stamp(
+                  output._tag === "RunCompleted" ? { ...output, durationMs: at - startedAt } : output,
+                  child.runId,
+                  seq++,
+                  at
+                )))
+              send({ _tag: "SubagentEvents", requestId: request.requestId, events })
+            }))
+        }).pipe(
+          Effect.scoped,
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              children.delete(childKey(threadId, request.requestId))
+              if (Exit.isInterrupted(exit)) return
+              const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+              send({
+                _tag: "SubagentEnded",
+                requestId: request.requestId,
+                ...(Option.isSome(failure) ? { error: failure.value } : {})
+              })
+            })
+          ),
+          // The outcome went to the parent's thread above.
+          Effect.ignore
+        )
+        children.set(childKey(threadId, request.requestId), yield* Effect.forkDaemon(program))
+      })
+
+    /** The parent's thread is gone: its subagents have nobody to report to. */
+    const stopChildrenOf = (threadId: number) =>
+      Effect.forEach(
+        [...children.entries()].filter(([key]) => key.startsWith(`${threadId}:`)),
+        ([, fiber]) => Fiber.interruptFork(fiber),
+        { discard: true }
+      )
+
     const handleMessage = (threadId: number, message: FromWorker): Effect.Effect<void> => {
       switch (message._tag) {
         case "Ready":
@@ -217,6 +330,13 @@ export const make = (options: { readonly script?: URL } = {}) =>
           if (message.events.some((output) => output._tag === "RunCompleted")) entry.completed = true
           return Effect.asVoid(entry.channel.offer(message.events))
         }
+        case "SpawnSubagent":
+          return spawnSubagent(threadId, message)
+        case "StopSubagent":
+          return Effect.suspend(() => {
+            const child = children.get(childKey(threadId, message.requestId))
+            return child === undefined ? Effect.void : Fiber.interruptFork(child)
+          })
         case "Completed":
         case "Failed": {
           const entry = runs.get(message.runId)
@@ -236,6 +356,7 @@ export const make = (options: { readonly script?: URL } = {}) =>
         case "WorkerGone": {
           const { exit, threadId } = event
           workers.delete(threadId)
+          runFork(stopChildrenOf(threadId))
           const thread = state.threads.get(threadId)
           if (thread?.status === "starting") startFailures++
           if (thread?.status === "busy" && thread.runId !== undefined) {
@@ -364,5 +485,5 @@ export const make = (options: { readonly script?: URL } = {}) =>
     return ThreadPool.of({ submit, stats })
   })
 
-export const layer = (options: { readonly script?: URL } = {}): Layer.Layer<ThreadPool, never, GatewayConfig> =>
+export const layer = (options: { readonly script?: URL } = {}): Layer.Layer<ThreadPool, never, GatewayConfig | Quota> =>
   Layer.scoped(ThreadPool, make(options))

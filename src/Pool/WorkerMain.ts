@@ -14,7 +14,9 @@ import { OpenclawConfig } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { AgentFailed, type RunError } from "../Domain/RunError.js"
 import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
+import * as Tools from "../Agents/Tools.js"
 import { FromWorker, MaxOutstandingBatches, ToWorker, WorkerInit } from "./WorkerProtocol.js"
+import * as WorkerSubagents from "./WorkerSubagents.js"
 
 const HealthIntervalMs = 1000
 
@@ -29,6 +31,12 @@ const program = Effect.gen(function*() {
   const decode = Schema.decodeUnknownEither(ToWorker)
   const post = (message: FromWorker) => port.postMessage(encode(message))
   const credits = new Map<string, Effect.Semaphore>()
+  const subagents = WorkerSubagents.make(post)
+  // The same runner as inline runs, except that subagents run on other threads of the pool.
+  const runnerLayer = Layer.effect(AgentRunner, InlineRunner.make).pipe(
+    Layer.provide(Layer.mergeAll(Tools.layerConfig(), subagents.layer)),
+    Layer.provideMerge(configLayer)
+  )
 
   const execute = (run: Extract<ToWorker, { _tag: "Run" }>) =>
     Effect.gen(function*() {
@@ -38,7 +46,7 @@ const program = Effect.gen(function*() {
       const model = yield* registry.resolve(run.spec.model)
       const runner = yield* AgentRunner
       let seq = 0
-      yield* runner.execute({ runId: run.runId, agent: run.agent, spec: run.spec, model }).pipe(
+      yield* runner.execute({ runId: run.runId, agent: run.agent, spec: run.spec, model, depth: run.depth }).pipe(
         Stream.runForEachChunk((outputs) =>
           Effect.flatMap(Clock.currentTimeMillis, (at) => {
             const events = Chunk.toReadonlyArray(Chunk.map(outputs, (output) => stamp(output, run.runId, seq++, at)))
@@ -47,7 +55,7 @@ const program = Effect.gen(function*() {
         )
       )
     }).pipe(
-      Effect.provide(InlineRunner.layer.pipe(Layer.provideMerge(configLayer))),
+      Effect.provide(runnerLayer),
       Effect.onExit((exit) =>
         Effect.sync(() => {
           credits.delete(run.runId)
@@ -67,11 +75,18 @@ const program = Effect.gen(function*() {
     const message = decode(raw)
     if (message._tag === "Left") return
     const value = message.right
-    if (value._tag === "Run") {
-      runFork(execute(value))
-    } else {
-      const semaphore = credits.get(value.runId)
-      if (semaphore !== undefined) runFork(semaphore.release(value.batches))
+    switch (value._tag) {
+      case "Run":
+        runFork(execute(value))
+        break
+      case "Credit": {
+        const semaphore = credits.get(value.runId)
+        if (semaphore !== undefined) runFork(semaphore.release(value.batches))
+        break
+      }
+      case "SubagentEvents":
+      case "SubagentEnded":
+        runFork(subagents.receive(value))
     }
   })
   setInterval(() => post({ _tag: "Health", heapUsedBytes: v8.getHeapStatistics().used_heap_size }), HealthIntervalMs)

@@ -28,10 +28,16 @@ export const ToWorker = Schema.Union(
     agent: KnownAgent,
     spec: StartRun,
     /** `provider/model`, resolved again by the worker's own provider registry. */
-    model: Schema.String
+    model: Schema.String,
+    /** 0 for a client's run; a subagent's depth in its chain of parents. */
+    depth: Schema.Int.pipe(Schema.nonNegative())
   }),
   /** The main thread took `batches` batches of this run: the worker may send that many more. */
-  Schema.TaggedStruct("Credit", { runId: RunId, batches: Schema.Int.pipe(Schema.positive()) })
+  Schema.TaggedStruct("Credit", { runId: RunId, batches: Schema.Int.pipe(Schema.positive()) }),
+  /** Events of a subagent the worker asked for (numbered under the child's own run id). */
+  Schema.TaggedStruct("SubagentEvents", { requestId: Schema.Int, events: Schema.Array(AgentEvent) }),
+  /** The subagent ended: completed, or failed with `error`. */
+  Schema.TaggedStruct("SubagentEnded", { requestId: Schema.Int, error: Schema.optional(RunError) })
 )
 export type ToWorker = typeof ToWorker.Type
 
@@ -41,6 +47,15 @@ export const FromWorker = Schema.Union(
   Schema.TaggedStruct("Events", { runId: RunId, events: Schema.Array(AgentEvent) }),
   Schema.TaggedStruct("Completed", { runId: RunId }),
   Schema.TaggedStruct("Failed", { runId: RunId, error: RunError }),
+  /** The run asks for a child `subagent` run on another thread of the pool (the `spawn_subagent` tool). */
+  Schema.TaggedStruct("SpawnSubagent", {
+    requestId: Schema.Int,
+    parentRunId: RunId,
+    depth: Schema.Int.pipe(Schema.positive()),
+    prompt: Schema.String
+  }),
+  /** The run no longer wants that subagent (the tool call was interrupted). */
+  Schema.TaggedStruct("StopSubagent", { requestId: Schema.Int }),
   /** Periodic health report: the worker's own heap (the main thread cannot read it on Node 20). */
   Schema.TaggedStruct("Health", { heapUsedBytes: Schema.Number })
 )
