@@ -15,6 +15,7 @@ import {
   Effect,
   Exit,
   Fiber,
+  FiberSet,
   Layer,
   Mailbox,
   Option,
@@ -118,6 +119,9 @@ export const make = (options: { readonly script?: URL } = {}) =>
     const offer = (event: DriverEvent) => Queue.unsafeOffer(events, event)
     const runs = new Map<string, RunEntry>()
     const workers = new Map<number, WorkerThread>()
+    /** Delayed spawns, wake-up timers and subagents: interrupted with the pool, so none outlives it. */
+    const background = yield* FiberSet.make<unknown, never>()
+    let closed = false
     const terminations: Record<string, number> = {}
     let startFailures = 0
     let averageRunMs = 1000
@@ -144,6 +148,11 @@ export const make = (options: { readonly script?: URL } = {}) =>
 
     const spawn = (threadId: number) =>
       Effect.suspend(() => {
+        // During a back-off the scheduler may have given up on this thread, or the pool may be closing.
+        if (closed || state.threads.get(threadId)?.status !== "starting") {
+          offer({ _tag: "WorkerGone", threadId, exit: { _tag: "Exited", code: 0, error: undefined } })
+          return Effect.void
+        }
         try {
           const worker = spawnWorkerThread({
             script,
@@ -162,7 +171,7 @@ export const make = (options: { readonly script?: URL } = {}) =>
     const perform = (command: Scheduler.Command): Effect.Effect<void> => {
       switch (command._tag) {
         case "Spawn":
-          return Effect.asVoid(Effect.forkDaemon(spawn(command.threadId)))
+          return Effect.asVoid(FiberSet.run(background, spawn(command.threadId)))
         case "Dispatch":
           return Effect.gen(function*() {
             const entry = runs.get(command.runId)
@@ -200,7 +209,7 @@ export const make = (options: { readonly script?: URL } = {}) =>
           return Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
             if (wakeTimer !== undefined) yield* Fiber.interrupt(wakeTimer)
-            wakeTimer = yield* Effect.forkDaemon(
+            wakeTimer = yield* FiberSet.run(background, 
               Effect.sleep(Duration.millis(Math.max(0, command.at - now))).pipe(
                 Effect.zipRight(Clock.currentTimeMillis),
                 Effect.flatMap((at) => Effect.sync(() => void offer({ _tag: "Tick", now: at })))
@@ -306,7 +315,7 @@ export const make = (options: { readonly script?: URL } = {}) =>
           // The outcome went to the parent's thread above.
           Effect.ignore
         )
-        children.set(childKey(threadId, request.requestId), yield* Effect.forkDaemon(program))
+        children.set(childKey(threadId, request.requestId), yield* FiberSet.run(background, program))
       })
 
     /** The parent's thread is gone: its subagents have nobody to report to. */
@@ -436,6 +445,7 @@ export const make = (options: { readonly script?: URL } = {}) =>
     // Shutdown: every thread is terminated; the supervisor has already ended the runs.
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
+        closed = true
         for (const worker of workers.values()) worker.terminate()
       })
     )
