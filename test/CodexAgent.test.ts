@@ -25,6 +25,7 @@ import { StartRun } from "../src/Domain/RunSpec.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
 import type { ResolvedModel } from "../src/Llm/ProviderRegistry.js"
 import * as ProviderRegistry from "../src/Llm/ProviderRegistry.js"
+import { isAlive, waitUntil } from "./support/ProcessLiveness.js"
 
 type MockInput = NonNullable<NonNullable<NonNullable<OpenclawConfigInput["models"]>["providers"]>["mock"]>
 
@@ -75,27 +76,6 @@ const tags = (outputs: ReadonlyArray<{ readonly _tag: string }>) => outputs.map(
 /** Consecutive duplicates collapsed, to compare shapes without counting tokens. */
 const shape = (outputs: ReadonlyArray<{ readonly _tag: string }>) =>
   tags(outputs).filter((tag, index, all) => tag !== all[index - 1])
-
-const isAlive = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
-  } catch {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
-}
-
-const waitUntil = (condition: () => boolean, timeoutMs: number) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (!condition() && Date.now() < deadline) yield* Effect.sleep(20)
-    return condition()
-  })
 
 describe("CodexAgent", () => {
   it.live("a scripted write_file then read_file round trip ends after two turns with the results", () =>

@@ -19,6 +19,7 @@ import { RunId } from "../src/Domain/Ids.js"
 import { AgentFailed } from "../src/Domain/RunError.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+import { isAlive, waitUntil } from "./support/ProcessLiveness.js"
 
 /** A fresh directory for one test, standing for `agents.workspaceRoot`. */
 const tempRoot = Effect.acquireRelease(
@@ -70,28 +71,6 @@ const resultOf = (outputs: ReadonlyArray<AgentOutput>) => {
   if (last?._tag !== "ToolResult") throw new Error(`no ToolResult at the end: ${JSON.stringify(outputs)}`)
   return last
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    // A zombie (killed, not yet reaped by whoever adopted it) counts as gone.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
-  } catch {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
-}
-
-const waitUntil = (condition: () => boolean, timeoutMs: number) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (!condition() && Date.now() < deadline) yield* Effect.sleep(20)
-    return condition()
-  })
 
 describe("Tools", () => {
   describe("files", () => {
