@@ -32,17 +32,24 @@ const program = Effect.gen(function*() {
   const post = (message: FromWorker) => port.postMessage(encode(message))
   const credits = new Map<string, Effect.Semaphore>()
   const subagents = WorkerSubagents.make(post)
-  // The same runner as inline runs, except that subagents run on other threads of the pool.
-  const runnerLayer = Layer.effect(AgentRunner, InlineRunner.make).pipe(
-    Layer.provide(Layer.mergeAll(Tools.layerConfig(), subagents.layer)),
-    Layer.provideMerge(configLayer)
+  // The same runner as inline runs, except that subagents run on other threads of the pool. Built once per
+  // thread: its services hold no run state (each run opens its own workspace and tools), and a thread is only
+  // reused after a clean run.
+  const services = yield* Layer.build(
+    Layer.merge(
+      Layer.effect(AgentRunner, InlineRunner.make).pipe(
+        Layer.provide(Layer.mergeAll(Tools.layerConfig(), subagents.layer)),
+        Layer.provideMerge(configLayer)
+      ),
+      Layer.effect(ProviderRegistry.ProviderRegistry, ProviderRegistry.make).pipe(Layer.provide(configLayer))
+    )
   )
 
   const execute = (run: Extract<ToWorker, { _tag: "Run" }>) =>
     Effect.gen(function*() {
       const semaphore = yield* Effect.makeSemaphore(MaxOutstandingBatches)
       credits.set(run.runId, semaphore)
-      const registry = yield* ProviderRegistry.make
+      const registry = yield* ProviderRegistry.ProviderRegistry
       const model = yield* registry.resolve(run.spec.model)
       const runner = yield* AgentRunner
       let seq = 0
@@ -55,7 +62,7 @@ const program = Effect.gen(function*() {
         )
       )
     }).pipe(
-      Effect.provide(runnerLayer),
+      Effect.provide(services),
       Effect.onExit((exit) =>
         Effect.sync(() => {
           credits.delete(run.runId)
@@ -92,11 +99,14 @@ const program = Effect.gen(function*() {
   setInterval(() => post({ _tag: "Health", heapUsedBytes: v8.getHeapStatistics().used_heap_size }), HealthIntervalMs)
     .unref()
   post({ _tag: "Ready" })
+  // The thread lives until the pool terminates it; its services stay built until then.
+  return yield* Effect.never
 })
 
 // A worker that cannot start exits with code 1: the pool sees it die before `Ready` and backs off.
 Effect.runFork(
   program.pipe(
+    Effect.scoped,
     Effect.catchAllCause((cause) =>
       Effect.sync(() => {
         process.stderr.write(`openclaw worker failed to start: ${Cause.pretty(cause)}\n`)
