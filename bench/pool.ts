@@ -1,0 +1,194 @@
+/**
+ * The thread pool against piscina, in one process run: sequential dispatch latency (submit -> first
+ * event / result) and throughput with many tasks in flight, both on warm threads doing a task that
+ * returns at once, so what is measured is the pool itself. Also a whole mock-agent run through the
+ * real worker entry, for scale. Every loop is bounded in count and time.
+ *
+ *   npm run bench -- [--quick]
+ */
+import { Effect, Layer, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Piscina } from "piscina"
+import type { AgentJob } from "../src/Agents/AgentRunner.js"
+import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+import { RunId } from "../src/Domain/Ids.js"
+import { StartRun } from "../src/Domain/RunSpec.js"
+import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+import * as ThreadPool from "../src/Pool/ThreadPool.js"
+import * as Quota from "../src/Quota/Quota.js"
+
+const quick = process.argv.includes("--quick")
+const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench")
+const threads = Math.min(2, os.availableParallelism())
+const sequentialCount = quick ? 1_000 : 5_000
+const throughputCount = quick ? 5_000 : 30_000
+const inFlight = 64
+const agentRuns = quick ? 100 : 400
+const timeBudgetMs = quick ? 20_000 : 60_000
+
+const percentile = (values: ReadonlyArray<number>, q: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN
+}
+
+interface Row {
+  readonly name: string
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly opsPerSecond: number
+}
+
+const config = (maxThreads: number) =>
+  GatewayConfig.layerTest({
+    agents: { threadPool: { minThreads: maxThreads, maxThreads, queueSize: 1_000_000 } },
+    models: { providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 0, reply: "ok" } } }
+  })
+
+const poolLayer = (script: URL | undefined) =>
+  ThreadPool.layer(script === undefined ? {} : { script }).pipe(
+    Layer.provide(Quota.layerUnlimited),
+    Layer.provide(config(threads))
+  )
+
+let counter = 0
+const makeJob = (languageModel: AgentJob["model"]["languageModel"]): AgentJob => ({
+  runId: RunId.make(`bench-${++counter}`),
+  agent: "codex",
+  spec: new StartRun({ prompt: "x", mode: "thread-bound" }),
+  model: { id: "mock/mock-1", provider: "mock", model: "mock-1", languageModel }
+})
+
+/** Sequential latency and throughput of one pool (noop worker or the real agent). */
+const measurePool = (name: string, script: URL | undefined, sequential: number, total: number) =>
+  Effect.gen(function*() {
+    const pool = yield* ThreadPool.ThreadPool
+    const languageModel = yield* MockLanguageModel.make(GatewayConfig.fromInput({}).config.models.providers.mock)
+    // Warm: every thread up and past its first run.
+    while ((yield* pool.stats).threads.filter((thread) => thread.status === "idle").length < threads) {
+      yield* Effect.sleep("10 millis")
+    }
+    const deadline = Date.now() + timeBudgetMs
+    const latencies: Array<number> = []
+    for (let i = 0; i < sequential + 50 && Date.now() < deadline; i++) {
+      const start = performance.now()
+      let first = 0
+      yield* Stream.runForEach(pool.submit(makeJob(languageModel)), () =>
+        Effect.sync(() => {
+          if (first === 0) first = performance.now()
+        }))
+      if (i >= 50) latencies.push(first - start)
+    }
+    const started = performance.now()
+    let done = 0
+    yield* Effect.forEach(
+      Array.from({ length: total }, (_, i) => i),
+      () =>
+        Date.now() < deadline
+          ? Effect.asVoid(Stream.runDrain(pool.submit(makeJob(languageModel)))).pipe(Effect.tap(() => void done++))
+          : Effect.void,
+      { concurrency: inFlight, discard: true }
+    )
+    const seconds = (performance.now() - started) / 1000
+    return {
+      name,
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      opsPerSecond: done / seconds
+    } satisfies Row
+  }).pipe(Effect.provide(poolLayer(script)))
+
+const measurePiscina = async (sequential: number, total: number): Promise<Row> => {
+  const piscina = new Piscina({
+    filename: path.join(benchDir, "piscina-task.mjs"),
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: 60_000
+  })
+  try {
+    for (let i = 0; i < 200; i++) await piscina.run(i)
+    const deadline = Date.now() + timeBudgetMs
+    const latencies: Array<number> = []
+    for (let i = 0; i < sequential && Date.now() < deadline; i++) {
+      const start = performance.now()
+      await piscina.run(i)
+      latencies.push(performance.now() - start)
+    }
+    const started = performance.now()
+    let next = 0
+    let done = 0
+    const lane = async () => {
+      while (next < total && Date.now() < deadline) {
+        next++
+        await piscina.run(next)
+        done++
+      }
+    }
+    await Promise.all(Array.from({ length: inFlight }, lane))
+    const seconds = (performance.now() - started) / 1000
+    return {
+      name: "piscina (noop task)",
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      opsPerSecond: done / seconds
+    }
+  } finally {
+    await piscina.destroy()
+  }
+}
+
+const main = Effect.gen(function*() {
+  // Interleaved: piscina, ours, piscina, ours, so drift in the machine's load affects both alike.
+  const rows: Array<Row> = []
+  for (let round = 0; round < 2; round++) {
+    rows.push(yield* Effect.promise(() => measurePiscina(sequentialCount / 2, throughputCount / 2)))
+    rows.push(
+      yield* measurePool(
+        "ThreadPool (noop worker)",
+        new URL(`file://${path.join(benchDir, "noop-worker.mjs")}`),
+        sequentialCount / 2,
+        throughputCount / 2
+      )
+    )
+  }
+  rows.push(yield* measurePool("ThreadPool (real worker, mock agent run)", undefined, agentRuns, agentRuns * 2))
+  const merged = new Map<string, Array<Row>>()
+  for (const row of rows) merged.set(row.name, [...(merged.get(row.name) ?? []), row])
+  const summary = [...merged.entries()].map(([name, samples]) => ({
+    name,
+    p50Ms: Math.min(...samples.map((s) => s.p50Ms)),
+    p99Ms: Math.min(...samples.map((s) => s.p99Ms)),
+    opsPerSecond: Math.max(...samples.map((s) => s.opsPerSecond)),
+    rounds: samples
+  }))
+  const machine = {
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    threads,
+    quick
+  }
+  const table = [
+    `| pool (${threads} warm threads) | dispatch p50 | dispatch p99 | throughput (${inFlight} in flight) |`,
+    "|---|---|---|---|",
+    ...summary.map((row) =>
+      `| ${row.name} | ${row.p50Ms.toFixed(3)} ms | ${row.p99Ms.toFixed(3)} ms | ${Math.round(row.opsPerSecond)} /s |`
+    )
+  ].join("\n")
+  console.log(`\nmachine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}\n\n${table}\n`)
+  const resultsDir = path.join(benchDir, "results")
+  fs.mkdirSync(resultsDir, { recursive: true })
+  const file = path.join(resultsDir, quick ? "pool-quick.json" : "pool.json")
+  fs.writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), machine, summary, table }, null, 2) + "\n")
+  console.log(`written: ${path.relative(process.cwd(), file)}`)
+})
+
+Effect.runPromise(main).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
