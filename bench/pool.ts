@@ -61,8 +61,11 @@ const makeJob = (languageModel: AgentJob["model"]["languageModel"]): AgentJob =>
   model: { id: "mock/mock-1", provider: "mock", model: "mock-1", languageModel }
 })
 
-/** Sequential latency and throughput of one pool (noop worker or the real agent). */
-const measurePool = (name: string, script: URL | undefined, sequential: number, total: number) =>
+/**
+ * Sequential latency and throughput of one pool (noop worker or the real agent), through `run` (the pool's own
+ * API) or `submit` (the Stream the run supervisor consumes, which adds Effect Stream machinery per run).
+ */
+const measurePool = (name: string, script: URL | undefined, sequential: number, total: number, api: "run" | "submit") =>
   Effect.gen(function*() {
     const pool = yield* ThreadPool.ThreadPool
     const languageModel = yield* MockLanguageModel.make(GatewayConfig.fromInput({}).config.models.providers.mock)
@@ -75,10 +78,15 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
     for (let i = 0; i < sequential + 50 && Date.now() < deadline; i++) {
       const start = performance.now()
       let first = 0
-      yield* Stream.runForEach(pool.submit(makeJob(languageModel)), () =>
-        Effect.sync(() => {
-          if (first === 0) first = performance.now()
-        }))
+      if (api === "run") {
+        yield* pool.run(makeJob(languageModel))
+        first = performance.now()
+      } else {
+        yield* Stream.runForEach(pool.submit(makeJob(languageModel)), () =>
+          Effect.sync(() => {
+            if (first === 0) first = performance.now()
+          }))
+      }
       if (i >= 50) latencies.push(first - start)
     }
     const started = performance.now()
@@ -87,7 +95,9 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
       Array.from({ length: total }, (_, i) => i),
       () =>
         Date.now() < deadline
-          ? Effect.asVoid(Stream.runDrain(pool.submit(makeJob(languageModel)))).pipe(Effect.tap(() => void done++))
+          ? Effect.asVoid(
+            api === "run" ? pool.run(makeJob(languageModel)) : Stream.runDrain(pool.submit(makeJob(languageModel)))
+          ).pipe(Effect.tap(() => void done++))
           : Effect.void,
       { concurrency: inFlight, discard: true }
     )
@@ -144,16 +154,15 @@ const main = Effect.gen(function*() {
   const rows: Array<Row> = []
   for (let round = 0; round < 2; round++) {
     rows.push(yield* Effect.promise(() => measurePiscina(sequentialCount / 2, throughputCount / 2)))
+    const noop = new URL(`file://${path.join(benchDir, "noop-worker.mjs")}`)
+    rows.push(yield* measurePool("ThreadPool.run (noop worker)", noop, sequentialCount / 2, throughputCount / 2, "run"))
     rows.push(
-      yield* measurePool(
-        "ThreadPool (noop worker)",
-        new URL(`file://${path.join(benchDir, "noop-worker.mjs")}`),
-        sequentialCount / 2,
-        throughputCount / 2
-      )
+      yield* measurePool("ThreadPool.submit stream (noop worker)", noop, sequentialCount / 4, throughputCount / 4, "submit")
     )
   }
-  rows.push(yield* measurePool("ThreadPool (real worker, mock agent run)", undefined, agentRuns, agentRuns * 2))
+  rows.push(
+    yield* measurePool("ThreadPool.submit (real worker, mock agent run)", undefined, agentRuns, agentRuns * 2, "submit")
+  )
   const merged = new Map<string, Array<Row>>()
   for (const row of rows) merged.set(row.name, [...(merged.get(row.name) ?? []), row])
   const summary = [...merged.entries()].map(([name, samples]) => ({
