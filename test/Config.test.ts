@@ -14,6 +14,7 @@ import {
   renderConfig,
   resolveConfigPath
 } from "../src/Config/ConfigLoader.js"
+import { defaultModelOf } from "../src/Config/ConfigSchema.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 
 const Platform = Layer.merge(NodeFileSystem.layer, NodePath.layer)
@@ -106,7 +107,8 @@ describe("Config", () => {
             heartbeatInterval: 15000
           })
           expect(config.security.jwt.ttlSeconds).toBe(900)
-          expect(config.models.default).toBe("mock/mock-1")
+          expect(config.models.default).toBeUndefined()
+          expect(defaultModelOf(config)).toBe("mock/mock-1")
           expect(config.models.providers.mock.model).toBe("mock-1")
           expect(config.models.providers.mock.fail).toBeUndefined()
           expect(config.runs).toEqual({ defaultTimeoutMs: 600000, eventBuffer: 1024 })

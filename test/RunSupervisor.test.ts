@@ -44,7 +44,7 @@ const hangingRegistry = (interrupted: Deferred.Deferred<void>) =>
       }),
       (languageModel) =>
         ProviderRegistry.fromProviders(
-          { mock: { models: ["mock-1"], languageModel: () => languageModel } },
+          { mock: { _tag: "Available", models: ["mock-1"], languageModel: () => languageModel } },
           "mock/mock-1"
         )
     )

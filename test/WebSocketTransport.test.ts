@@ -66,7 +66,10 @@ const startGateway = async (name: string, input: OpenclawConfigInput = {}): Prom
             })
           ))
       }
-      return fromProviders({ mock: { models: [config.models.providers.mock.model], languageModel: () => observed } }, "mock/mock-1")
+      return fromProviders(
+        { mock: { _tag: "Available", models: [config.models.providers.mock.model], languageModel: () => observed } },
+        "mock/mock-1"
+      )
     })
   )
   const scope = Effect.runSync(Scope.make())

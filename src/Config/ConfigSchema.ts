@@ -267,21 +267,74 @@ export const MockProviderSection = Schema.Struct({
   fail: optional(MockFailure, "A scripted provider failure after this many tokens. Default none.")
 })
 
+/** Connection behaviour shared by the real providers. */
+const providerConnection = {
+  connectTimeoutMs: withDefault(
+    PositiveMillis,
+    30_000,
+    "Longest wait for the provider's first stream event (response headers and first chunk), in ms. Default 30000."
+  ),
+  idleTimeoutMs: withDefault(
+    PositiveMillis,
+    60_000,
+    "Longest silence between two stream events once streaming, in ms. Default 60000."
+  ),
+  maxRetries: withDefault(
+    Schema.Int.pipe(Schema.between(0, 10)),
+    3,
+    "Retries on 429, 5xx and connection resets, with jittered exponential back-off honouring Retry-After, only " +
+      "before the first token (streamed tokens are never repeated). Default 3."
+  )
+}
+
+const BaseUrl = Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/)).annotations({ title: "http(s) URL" })
+
+export const OpenAiProviderSection = Schema.Struct({
+  apiKey: optional(Secret, "API key: a string or {\"env\": \"OPENAI_API_KEY\"}. Runs on this provider are refused without one."),
+  baseUrl: withDefault(
+    BaseUrl,
+    "https://api.openai.com/v1",
+    "API base URL; any OpenAI-compatible server (vLLM, llama.cpp, Ollama, LiteLLM) works. " +
+      "Default \"https://api.openai.com/v1\"."
+  ),
+  model: withDefault(Schema.String.pipe(Schema.minLength(1)), "gpt-4o-mini", "Model used for `openai` runs that name none."),
+  api: withDefault(
+    Schema.Literal("chat", "responses"),
+    "chat",
+    "\"chat\" (Chat Completions, what compatible servers speak) or \"responses\" (the Responses API). Default \"chat\"."
+  ),
+  ...providerConnection
+})
+
+export const AnthropicProviderSection = Schema.Struct({
+  apiKey: optional(Secret, "API key: a string or {\"env\": \"ANTHROPIC_API_KEY\"}. Runs on this provider are refused without one."),
+  baseUrl: withDefault(BaseUrl, "https://api.anthropic.com", "API base URL. Default \"https://api.anthropic.com\"."),
+  model: withDefault(
+    Schema.String.pipe(Schema.minLength(1)),
+    "claude-sonnet-4-5",
+    "Model used for `anthropic` runs that name none."
+  ),
+  maxTokens: withDefault(Schema.Int.pipe(Schema.between(1, 1_000_000)), 4096, "max_tokens of each request. Default 4096."),
+  ...providerConnection
+})
+
 export const ModelsSection = Schema.Struct({
-  default: withDefault(
+  default: optional(
     Schema.String.pipe(Schema.pattern(/^[a-z0-9-]+\/.+$/)).annotations({ title: "provider/model" }),
-    "mock/mock-1",
-    "`provider/model` used when a run names none; the provider must be configured in `providers`. " +
-      "Default \"mock/mock-1\"."
+    "`provider/model` used when a run names none; its provider must be configured in `providers`. Default: the " +
+      "first real provider with an API key (openai, then anthropic), else \"mock/mock-1\"."
   ),
   providers: section(
     Schema.Struct({
-      mock: section(MockProviderSection, "The deterministic mock provider: always available, needs no key.")
+      mock: section(MockProviderSection, "The deterministic mock provider: always available, needs no key."),
+      openai: optional(OpenAiProviderSection, "OpenAI, or any OpenAI-compatible server through `baseUrl`."),
+      anthropic: optional(AnthropicProviderSection, "Anthropic's Messages API.")
     }),
     "LLM providers, by name."
   )
 }).pipe(
   Schema.filter((models) => {
+    if (models.default === undefined) return true
     const provider = models.default.slice(0, models.default.indexOf("/"))
     return Object.hasOwn(models.providers, provider) || {
       path: ["default"],
@@ -321,4 +374,13 @@ export const OpenclawConfig = Schema.Struct({
 })
 
 export type OpenclawConfig = typeof OpenclawConfig.Type
+
+/** The model of runs that name none: `models.default`, else the first real provider with a key, else the mock. */
+export const defaultModelOf = (config: OpenclawConfig): string => {
+  const { default: explicit, providers } = config.models
+  if (explicit !== undefined) return explicit
+  if (providers.openai?.apiKey !== undefined) return `openai/${providers.openai.model}`
+  if (providers.anthropic?.apiKey !== undefined) return `anthropic/${providers.anthropic.model}`
+  return `mock/${providers.mock.model}`
+}
 export type OpenclawConfigInput = typeof OpenclawConfig.Encoded

@@ -1,6 +1,11 @@
-/** Resolves a run's `provider/model` name to a `LanguageModel` behind one tag; providers are entries of a map. */
+/**
+ * Resolves a run's `provider/model` to a `LanguageModel` behind one tag. Providers are entries of a
+ * map built from `models.providers`: the mock always, OpenAI and Anthropic when configured. A provider
+ * configured without an API key stays listed, so that its runs are refused with a clear reason.
+ */
 import type { LanguageModel } from "@effect/ai"
 import { Context, Effect, Layer } from "effect"
+import { defaultModelOf } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { InvalidRequest } from "../Domain/RunError.js"
 import * as MockLanguageModel from "./MockLanguageModel.js"
@@ -13,14 +18,18 @@ export interface ResolvedModel {
   readonly languageModel: LanguageModel.Service
 }
 
-/** One configured provider: the models it serves and the service for one of them. */
-export interface Provider {
-  readonly models: ReadonlyArray<string>
-  readonly languageModel: (model: string) => LanguageModel.Service
-}
+/** One configured provider: which models it serves and the service for one of them. */
+export type Provider =
+  | {
+    readonly _tag: "Available"
+    /** The models it serves; `"any"` for real providers, which know their own models. */
+    readonly models: ReadonlyArray<string> | "any"
+    readonly languageModel: (model: string) => LanguageModel.Service
+  }
+  | { readonly _tag: "Unavailable"; readonly reason: string }
 
 export interface ProviderRegistryService {
-  /** `undefined` means `models.default`; a malformed name or an unknown provider or model is `InvalidRequest`. */
+  /** `undefined` means the default model; a malformed name, an unknown provider or model is `InvalidRequest`. */
   readonly resolve: (model: string | undefined) => Effect.Effect<ResolvedModel, InvalidRequest>
 }
 
@@ -45,9 +54,14 @@ export const fromProviders = (
     const provider = Object.hasOwn(providers, providerName) ? providers[providerName] : undefined
     if (provider === undefined) {
       const known = Object.keys(providers).join(", ")
-      return Effect.fail(new InvalidRequest({ reason: `unknown provider "${providerName}" (configured: ${known})` }))
+      return Effect.fail(
+        new InvalidRequest({
+          reason: `unknown provider "${providerName}" (configured: ${known}; add it under models.providers)`
+        })
+      )
     }
-    if (!provider.models.includes(model)) {
+    if (provider._tag === "Unavailable") return Effect.fail(new InvalidRequest({ reason: provider.reason }))
+    if (provider.models !== "any" && !provider.models.includes(model)) {
       const known = provider.models.join(", ")
       return Effect.fail(
         new InvalidRequest({ reason: `provider "${providerName}" has no model "${model}" (available: ${known})` })
@@ -57,12 +71,15 @@ export const fromProviders = (
   }
 })
 
-/** The providers of `models.providers`; only the mock exists for now. */
+/** The providers of `models.providers`. */
 export const make: Effect.Effect<ProviderRegistryService, never, GatewayConfig> = Effect.gen(function*() {
   const { config } = yield* GatewayConfig
   const mockConfig = config.models.providers.mock
   const mock = yield* MockLanguageModel.make(mockConfig)
-  return fromProviders({ mock: { models: [mockConfig.model], languageModel: () => mock } }, config.models.default)
+  const providers: Record<string, Provider> = {
+    mock: { _tag: "Available", models: [mockConfig.model], languageModel: () => mock }
+  }
+  return fromProviders(providers, defaultModelOf(config))
 })
 
 export const layer: Layer.Layer<ProviderRegistry, never, GatewayConfig> = Layer.effect(ProviderRegistry, make)
