@@ -7,7 +7,7 @@
 import { AnthropicClient, AnthropicLanguageModel } from "@effect/ai-anthropic"
 import { AiError, type LanguageModel } from "@effect/ai"
 import type { HttpClient } from "@effect/platform"
-import { Effect, Predicate, type Redacted, Runtime, Stream } from "effect"
+import { Effect, Predicate, Redacted, Runtime, Stream } from "effect"
 
 export interface AnthropicProviderConfig {
   readonly apiKey: Redacted.Redacted<string>
@@ -28,34 +28,40 @@ const withoutCredentials = (headers: Readonly<Record<string, string>>): Record<s
   )
 
 /**
- * The client's errors keep the request's headers as sent (the key included: `Inspectable.redact` only redacts
- * inside an Effect logger), and a transport error keeps the platform's `RequestError`, which holds the request.
- * Both are replaced here, so that printing, logging or serialising the error cannot reveal the key.
+ * The client's errors keep the request's headers as sent (the key included: `Inspectable.redact` only redacts inside
+ * an Effect logger), a transport error keeps the platform's `RequestError`, which holds the request, and a body that
+ * fails while being read (a cut `text/event-stream`) is reported with that whole failure, request headers included,
+ * as its "Response Body" in the message. All of that is replaced here, so that printing, logging or serialising the
+ * error cannot reveal the key.
  */
-const scrub = (error: AiError.AiError): AiError.AiError => {
-  switch (error._tag) {
-    case "HttpRequestError":
-      return new AiError.HttpRequestError({
-        module: error.module,
-        method: error.method,
-        reason: error.reason,
-        request: { ...error.request, headers: withoutCredentials(error.request.headers) },
-        ...(error.description === undefined ? {} : { description: error.description }),
-        // The transport's own failure (e.g. undici's "other side closed"), without the request around it.
-        ...(Predicate.hasProperty(error.cause, "cause") ? { cause: error.cause.cause } : {})
-      }, { disableValidation: true })
-    case "HttpResponseError":
-      return new AiError.HttpResponseError({
-        module: error.module,
-        method: error.method,
-        reason: error.reason,
-        request: { ...error.request, headers: withoutCredentials(error.request.headers) },
-        response: error.response,
-        ...(error.body === undefined ? {} : { body: error.body }),
-        ...(error.description === undefined ? {} : { description: error.description })
-      }, { disableValidation: true })
-    default:
-      return error
+const scrub = (apiKey: Redacted.Redacted<string>) => {
+  const hide = (text: string) => text.split(Redacted.value(apiKey)).join("<redacted>")
+  return (error: AiError.AiError): AiError.AiError => {
+    switch (error._tag) {
+      case "HttpRequestError":
+        return new AiError.HttpRequestError({
+          module: error.module,
+          method: error.method,
+          reason: error.reason,
+          request: { ...error.request, headers: withoutCredentials(error.request.headers) },
+          ...(error.description === undefined ? {} : { description: hide(error.description) }),
+          // The transport's own failure (e.g. undici's "connect ECONNREFUSED"), without the request around it.
+          ...(Predicate.hasProperty(error.cause, "cause") ? { cause: error.cause.cause } : {})
+        }, { disableValidation: true })
+      case "HttpResponseError":
+        return new AiError.HttpResponseError({
+          module: error.module,
+          method: error.method,
+          reason: error.reason,
+          request: { ...error.request, headers: withoutCredentials(error.request.headers) },
+          response: error.response,
+          // On "Decode" the "body" is the failure to read the body, not a body: its description says enough.
+          ...(error.body === undefined || error.reason === "Decode" ? {} : { body: hide(error.body) }),
+          ...(error.description === undefined ? {} : { description: hide(error.description) })
+        }, { disableValidation: true })
+      default:
+        return error
+    }
   }
 }
 
@@ -67,11 +73,12 @@ const streamFailure = (description: string) =>
  * `error` part that a consumer can overlook) and on an end without `message_stop` (a body cut between two events).
  */
 const strictStream = (
+  scrubbed: (error: AiError.AiError) => AiError.AiError,
   events: Stream.Stream<AnthropicClient.MessageStreamEvent, AiError.AiError>
 ): Stream.Stream<AnthropicClient.MessageStreamEvent, AiError.AiError> => {
   let stopped = false
   return events.pipe(
-    Stream.mapError(scrub),
+    Stream.mapError(scrubbed),
     Stream.mapEffect((event): Effect.Effect<AnthropicClient.MessageStreamEvent, AiError.AiError> => {
       if (event.type === "error") {
         return Effect.fail(streamFailure(`${event.error.type}: ${event.error.message}`))
@@ -97,10 +104,11 @@ export const make = (
     const client = yield* Effect.scoped(
       AnthropicClient.make({ apiKey: config.apiKey, apiUrl: config.baseUrl.replace(/\/+$/, "") })
     )
+    const scrubbed = scrub(config.apiKey)
     const strictClient = AnthropicClient.AnthropicClient.of({
       ...client,
-      createMessage: (options) => Effect.mapError(client.createMessage(options), scrub),
-      createMessageStream: (options) => strictStream(client.createMessageStream(options))
+      createMessage: (options) => Effect.mapError(client.createMessage(options), scrubbed),
+      createMessageStream: (options) => strictStream(scrubbed, client.createMessageStream(options))
     })
     const runtime = yield* Effect.runtime<never>()
     return (model) =>

@@ -7,7 +7,7 @@
 import { AiError, type LanguageModel } from "@effect/ai"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect/ai-openai"
 import type { HttpClient } from "@effect/platform"
-import { Effect, Predicate, type Redacted, Runtime, Stream } from "effect"
+import { Effect, Predicate, Redacted, Runtime, Stream } from "effect"
 
 export interface OpenAiResponsesProviderConfig {
   readonly apiKey: Redacted.Redacted<string>
@@ -26,34 +26,40 @@ const withoutCredentials = (headers: Readonly<Record<string, string>>): Record<s
   )
 
 /**
- * The client's errors keep the request's headers as sent (the key included: `Inspectable.redact` only redacts
- * inside an Effect logger), and a transport error keeps the platform's `RequestError`, which holds the request.
- * Both are replaced here, so that printing, logging or serialising the error cannot reveal the key.
+ * The client's errors keep the request's headers as sent (the key included: `Inspectable.redact` only redacts inside
+ * an Effect logger), a transport error keeps the platform's `RequestError`, which holds the request, and a body that
+ * fails while being read (a cut `text/event-stream`) is reported with that whole failure, request headers included,
+ * as its "Response Body" in the message. All of that is replaced here, so that printing, logging or serialising the
+ * error cannot reveal the key.
  */
-const scrub = (error: AiError.AiError): AiError.AiError => {
-  switch (error._tag) {
-    case "HttpRequestError":
-      return new AiError.HttpRequestError({
-        module: error.module,
-        method: error.method,
-        reason: error.reason,
-        request: { ...error.request, headers: withoutCredentials(error.request.headers) },
-        ...(error.description === undefined ? {} : { description: error.description }),
-        // The transport's own failure (e.g. undici's "other side closed"), without the request around it.
-        ...(Predicate.hasProperty(error.cause, "cause") ? { cause: error.cause.cause } : {})
-      }, { disableValidation: true })
-    case "HttpResponseError":
-      return new AiError.HttpResponseError({
-        module: error.module,
-        method: error.method,
-        reason: error.reason,
-        request: { ...error.request, headers: withoutCredentials(error.request.headers) },
-        response: error.response,
-        ...(error.body === undefined ? {} : { body: error.body }),
-        ...(error.description === undefined ? {} : { description: error.description })
-      }, { disableValidation: true })
-    default:
-      return error
+const scrub = (apiKey: Redacted.Redacted<string>) => {
+  const hide = (text: string) => text.split(Redacted.value(apiKey)).join("<redacted>")
+  return (error: AiError.AiError): AiError.AiError => {
+    switch (error._tag) {
+      case "HttpRequestError":
+        return new AiError.HttpRequestError({
+          module: error.module,
+          method: error.method,
+          reason: error.reason,
+          request: { ...error.request, headers: withoutCredentials(error.request.headers) },
+          ...(error.description === undefined ? {} : { description: hide(error.description) }),
+          // The transport's own failure (e.g. undici's "connect ECONNREFUSED"), without the request around it.
+          ...(Predicate.hasProperty(error.cause, "cause") ? { cause: error.cause.cause } : {})
+        }, { disableValidation: true })
+      case "HttpResponseError":
+        return new AiError.HttpResponseError({
+          module: error.module,
+          method: error.method,
+          reason: error.reason,
+          request: { ...error.request, headers: withoutCredentials(error.request.headers) },
+          response: error.response,
+          // On "Decode" the "body" is the failure to read the body, not a body: its description says enough.
+          ...(error.body === undefined || error.reason === "Decode" ? {} : { body: hide(error.body) }),
+          ...(error.description === undefined ? {} : { description: hide(error.description) })
+        }, { disableValidation: true })
+      default:
+        return error
+    }
   }
 }
 
@@ -69,11 +75,12 @@ const describe = (code: string | null | undefined, message: string) => code ? `$
  * end without a terminal event (a body cut between two events).
  */
 const strictStream = (
+  scrubbed: (error: AiError.AiError) => AiError.AiError,
   events: Stream.Stream<OpenAiClient.ResponseStreamEvent, AiError.AiError>
 ): Stream.Stream<OpenAiClient.ResponseStreamEvent, AiError.AiError> => {
   let finished = false
   return events.pipe(
-    Stream.mapError(scrub),
+    Stream.mapError(scrubbed),
     Stream.mapEffect((event): Effect.Effect<OpenAiClient.ResponseStreamEvent, AiError.AiError> => {
       switch (event.type) {
         case "error":
@@ -109,10 +116,11 @@ export const make = (
     const client = yield* Effect.scoped(
       OpenAiClient.make({ apiKey: config.apiKey, apiUrl: config.baseUrl.replace(/\/+$/, "") })
     )
+    const scrubbed = scrub(config.apiKey)
     const strictClient = OpenAiClient.OpenAiClient.of({
       ...client,
-      createResponse: (options) => Effect.mapError(client.createResponse(options), scrub),
-      createResponseStream: (options) => strictStream(client.createResponseStream(options))
+      createResponse: (options) => Effect.mapError(client.createResponse(options), scrubbed),
+      createResponseStream: (options) => strictStream(scrubbed, client.createResponseStream(options))
     })
     const runtime = yield* Effect.runtime<never>()
     return (model) =>
