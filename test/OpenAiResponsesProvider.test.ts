@@ -1,0 +1,316 @@
+/**
+ * The OpenAI Responses provider over real loopback HTTP (undici) against the scripted fake Responses API: streamed
+ * text and function calls reassembled, usage, every failure an `AiError` (error and response.failed events, 429 with
+ * retry-after, 500, cut connections, refused connections) without the key, interruption closing the connection, and
+ * the codex agent's two-turn tool round trip on this provider. The fake's events are checked to decode first.
+ */
+import { type AiError, type LanguageModel, type Response, type Tool } from "@effect/ai"
+import { OpenAiClient } from "@effect/ai-openai"
+import { NodeHttpClient } from "@effect/platform-node"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Cause, Chunk, Effect, Either, Fiber, Layer, Redacted, Schema, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { AgentContext } from "../src/Agents/Agent.js"
+import type { AgentOutput } from "../src/Agents/AgentOutput.js"
+import * as AgentTools from "../src/Agents/AgentTools.js"
+import { CodexAgent } from "../src/Agents/CodexAgent.js"
+import * as InlineSubagents from "../src/Agents/InlineSubagents.js"
+import * as Tools from "../src/Agents/Tools.js"
+import { RunId } from "../src/Domain/Ids.js"
+import { StartRun } from "../src/Domain/RunSpec.js"
+import * as OpenAiResponsesProvider from "../src/Llm/OpenAiResponsesProvider.js"
+import * as Fake from "./support/FakeOpenAiResponses.js"
+
+const apiKey = "sk-proj-test-0123456789-SECRET"
+
+const setup = Effect.gen(function*() {
+  const server = yield* Fake.make
+  const models = yield* OpenAiResponsesProvider.make({ apiKey: Redacted.make(apiKey), baseUrl: server.baseUrl })
+  return { server, model: models("gpt-test") }
+})
+
+type Part = Response.StreamPart<Record<string, Tool.Any>>
+
+const stream = (model: LanguageModel.Service, prompt = "hi") =>
+  model.streamText({ prompt, toolkit: AgentTools.toolkit, disableToolCallResolution: true })
+
+/** All the parts of one streamed turn, or its error; a hang fails the test after 5 s. */
+const collect = (model: LanguageModel.Service) =>
+  stream(model).pipe(
+    Stream.runCollect,
+    Effect.map((parts): ReadonlyArray<Part> => Chunk.toReadonlyArray(parts)),
+    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("the stream hung") }),
+    Effect.either
+  )
+
+const textOf = (parts: ReadonlyArray<Part>) =>
+  parts.flatMap((part) => part.type === "text-delta" ? [part.delta] : []).join("")
+
+/** Every way an error could be shown: message, JSON, inspection, a pretty cause. */
+const renderings = (error: AiError.AiError) => [
+  error.message,
+  String(error),
+  JSON.stringify(error),
+  Cause.pretty(Cause.fail(error))
+]
+
+const expectNoKey = (error: AiError.AiError) => {
+  for (const text of renderings(error)) expect(text).not.toContain(apiKey)
+}
+
+const failureFree = (result: Either.Either<ReadonlyArray<Part>, AiError.AiError | Error>): ReadonlyArray<Part> => {
+  if (Either.isLeft(result)) throw new Error(`the stream failed: ${result.left.message}`)
+  return result.right
+}
+
+/** The stream's failure, which must be an `AiError`. */
+const failureOf = (result: Either.Either<ReadonlyArray<Part>, AiError.AiError | Error>): AiError.AiError => {
+  if (Either.isRight(result)) throw new Error("expected the stream to fail")
+  const error = result.left
+  if (error instanceof Error && !("_tag" in error)) throw error
+  if (!("_tag" in error)) throw new Error("not an AiError")
+  return error
+}
+
+/** The JSON of every `data:` line the reply would send. */
+const dataOf = (reply: Fake.Reply): ReadonlyArray<unknown> =>
+  reply.steps.flatMap((step) =>
+    step._tag === "Write" && typeof step.chunk === "string"
+      ? step.chunk.split("\n").flatMap((line) => line.startsWith("data: ") ? [JSON.parse(line.slice(6))] : [])
+      : []
+  )
+
+describe("FakeOpenAiResponses", () => {
+  it("scripts only events that @effect/ai-openai decodes (it skips the others silently)", () => {
+    const seq = Fake.sequencer()
+    const replies = [
+      Fake.textReply(["a", "b"]),
+      Fake.functionCallReply({ callId: "call_1", name: "write_file", fragments: ["{}"] }),
+      Fake.eventStream([Fake.errorEvent(seq, "server_error", "boom"), Fake.failed(seq, "server_error", "failed")])
+    ]
+    for (const data of replies.flatMap(dataOf)) {
+      const decoded = Schema.decodeUnknownEither(OpenAiClient.ResponseStreamEvent)(data)
+      if (Either.isLeft(decoded)) throw new Error(`${JSON.stringify(data)}\n${decoded.left.message}`)
+    }
+  })
+})
+
+layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiResponsesProvider", (it) => {
+  it.scoped("streams text exactly (split UTF-8, many deltas), usage, and sends the key as a bearer token", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      const many = Array.from({ length: 200 }, (_, index) => String.fromCharCode(97 + (index % 26)))
+      const seq = Fake.sequencer()
+      const pieces = ["Hello, ", "Grüße 🌍 ", ...many, "€nd"]
+      const steps = Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces })
+      server.reply(Fake.eventStream([
+        Fake.created(seq),
+        Fake.inProgress(seq),
+        // The deltas with multi-byte characters arrive split inside a character.
+        ...steps.flatMap((step, index) => index === 3 || index === 204 ? Fake.splitUtf8(step) : [step]),
+        Fake.completed(seq, { inputTokens: 31, outputTokens: 207 })
+      ]))
+      const parts = failureFree(yield* collect(model))
+      expect(textOf(parts)).toBe(`Hello, Grüße 🌍 ${many.join("")}€nd`)
+      expect(parts.filter((part) => part.type === "error")).toEqual([])
+      const finish = parts.find((part) => part.type === "finish")
+      expect(finish?.type === "finish" && [finish.reason, finish.usage.inputTokens, finish.usage.outputTokens])
+        .toEqual(["stop", 31, 207])
+
+      const [request] = server.requests()
+      expect(request?.method).toBe("POST")
+      expect(request?.path).toBe("/v1/responses")
+      expect(request?.headers["authorization"]).toBe(`Bearer ${apiKey}`)
+      expect(request?.headers["x-api-key"]).toBeUndefined()
+      expect(request?.json).toMatchObject({ model: "gpt-test", stream: true })
+      const tools = JSON.stringify(request?.json)
+      for (const name of ["shell", "read_file", "write_file", "list_dir", "spawn_subagent"]) {
+        expect(tools).toContain(`"name":"${name}"`)
+      }
+    }))
+
+  it.scoped("reassembles function_call_arguments fragments into one tool call with parsed params", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      server.reply(Fake.functionCallReply({
+        callId: "call_01A",
+        name: "write_file",
+        fragments: ["{\"path\": \"no", "tes/a.txt\", \"con", "tent\": \"h", "é", "llo\\nworld\"}"]
+      }))
+      const parts = failureFree(yield* collect(model))
+      const calls = parts.flatMap((part) => part.type === "tool-call" ? [part] : [])
+      expect(calls.map(({ id, name, params }) => ({ id, name, params }))).toEqual([
+        { id: "call_01A", name: "write_file", params: { path: "notes/a.txt", content: "héllo\nworld" } }
+      ])
+      const deltas = parts.flatMap((part) => part.type === "tool-params-delta" ? [part.delta] : [])
+      expect(deltas.join("")).toBe("{\"path\": \"notes/a.txt\", \"content\": \"héllo\\nworld\"}")
+      expect(textOf(parts)).toBe("Let me do that.")
+      const finish = parts.find((part) => part.type === "finish")
+      expect(finish?.type === "finish" && [finish.reason, finish.usage.outputTokens]).toEqual(["tool-calls", 40])
+    }))
+
+  it.scoped("an error event mid-stream fails the stream with an AiError carrying its message", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      const seq = Fake.sequencer()
+      server.reply(Fake.eventStream([
+        Fake.created(seq),
+        ...Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces: ["Partial"] }).slice(0, 3),
+        Fake.errorEvent(seq, "server_error", "The server had an error while processing your request")
+      ]))
+      const error = failureOf(yield* collect(model))
+      expect(error._tag).toBe("UnknownError")
+      expect(error.message).toContain("server_error: The server had an error while processing your request")
+      expectNoKey(error)
+    }))
+
+  it.scoped("response.failed fails the stream with the response's error", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      const seq = Fake.sequencer()
+      server.reply(Fake.eventStream([Fake.created(seq), Fake.failed(seq, "server_error", "Something went wrong")]))
+      const error = failureOf(yield* collect(model))
+      expect(error.message).toContain("server_error: Something went wrong")
+    }))
+
+  it.scoped("429: an HttpResponseError with the status, the retry-after header and the body, without the key", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      server.reply(
+        Fake.errorReply(429, "requests", "Rate limit reached for gpt-test", { "retry-after": "7" })
+      )
+      const error = failureOf(yield* collect(model))
+      expect(error._tag).toBe("HttpResponseError")
+      if (error._tag !== "HttpResponseError") return
+      expect(error.response.status).toBe(429)
+      expect(error.response.headers["retry-after"]).toBe("7")
+      expect(error.message).toContain("Rate limit reached for gpt-test")
+      // The request as reported keeps its headers but not the key's value.
+      expect(error.request.headers["authorization"]).toBe("<redacted>")
+      expectNoKey(error)
+    }))
+
+  it.scoped("500: an HttpResponseError with the status", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      server.reply(Fake.errorReply(500, "server_error", "Internal server error"))
+      const error = failureOf(yield* collect(model))
+      expect(error._tag === "HttpResponseError" && error.response.status).toBe(500)
+      expect(error.message).toContain("Internal server error")
+      expectNoKey(error)
+    }))
+
+  it.scoped("a connection cut mid-stream fails with an AiError instead of hanging", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      const seq = Fake.sequencer()
+      server.reply(Fake.eventStream([
+        Fake.created(seq),
+        ...Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces: ["Hel"] }).slice(0, 3),
+        Fake.pause(20),
+        Fake.cut
+      ]))
+      const error = failureOf(yield* collect(model))
+      expect(["HttpResponseError", "HttpRequestError", "UnknownError"]).toContain(error._tag)
+      expectNoKey(error)
+    }))
+
+  it.scoped("a body that ends cleanly before response.completed fails too", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      const seq = Fake.sequencer()
+      server.reply(Fake.eventStream([
+        Fake.created(seq),
+        ...Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces: ["Hel"] }).slice(0, 3)
+      ]))
+      const error = failureOf(yield* collect(model))
+      expect(error.message).toContain("the stream ended before response.completed")
+    }))
+
+  it.scoped("a refused connection is an HttpRequestError without the key, even in its cause", () =>
+    Effect.gen(function*() {
+      const closed = yield* Effect.scoped(Effect.map(Fake.make, (server) => server.baseUrl))
+      const models = yield* OpenAiResponsesProvider.make({ apiKey: Redacted.make(apiKey), baseUrl: closed })
+      const error = failureOf(yield* collect(models("gpt-test")))
+      expect(error._tag).toBe("HttpRequestError")
+      expectNoKey(error)
+    }))
+
+  it.scoped("interrupting the stream closes the HTTP connection", () =>
+    Effect.gen(function*() {
+      const { server, model } = yield* setup
+      const seq = Fake.sequencer()
+      server.reply(Fake.eventStream([
+        Fake.created(seq),
+        ...Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces: ["first"] }).slice(0, 3),
+        Fake.hang
+      ]))
+      let received = ""
+      const fiber = yield* stream(model).pipe(
+        Stream.runForEach((part) => Effect.sync(() => (received += part.type === "text-delta" ? part.delta : ""))),
+        Effect.fork
+      )
+      while (received === "") yield* Effect.sleep(5)
+      expect(server.earlyDisconnects()).toBe(0)
+      yield* Fiber.interrupt(fiber)
+      yield* server.awaitEarlyDisconnects(1).pipe(Effect.timeout("5 seconds"))
+      expect(server.earlyDisconnects()).toBe(1)
+    }))
+
+  describe("the codex agent on this provider", () => {
+    it.scoped("runs a scripted write_file call, then answers; the second request carries the tool result", () =>
+      Effect.gen(function*() {
+        const root = yield* Effect.acquireRelease(
+          Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-openai-test-"))),
+          (root) => Effect.sync(() => fs.rmSync(root, { recursive: true, force: true }))
+        )
+        const { server, model } = yield* setup
+        server.reply(
+          Fake.functionCallReply({
+            callId: "call_write",
+            name: "write_file",
+            fragments: ["{\"path\":\"notes/hello.txt\",", "\"content\":\"hello from gpt\"}"]
+          }),
+          Fake.textReply(["I wrote ", "notes/hello.txt."], { inputTokens: 60, outputTokens: 5 })
+        )
+        const context: AgentContext = {
+          runId: RunId.make(crypto.randomUUID()),
+          spec: new StartRun({ prompt: "write a note", mode: "inline" }),
+          model: { id: "openai/gpt-test", provider: "openai", model: "gpt-test", languageModel: model },
+          depth: 0,
+          maxSteps: 4
+        }
+        const agentLayer = InlineSubagents.layer({ maxSteps: 4 }).pipe(
+          Layer.provideMerge(Tools.layer({ workspaceRoot: root, maxSubagentDepth: 1, secretEnvNames: [] }))
+        )
+        const seen: Array<AgentOutput> = []
+        const result = yield* CodexAgent.run(context).pipe(
+          Stream.runForEach((output) => Effect.sync(() => seen.push(output))),
+          Effect.either,
+          Effect.provide(agentLayer)
+        )
+        expect(Either.isRight(result)).toBe(true)
+        const toolResult = seen.find((output) => output._tag === "ToolResult")
+        expect(toolResult).toMatchObject({
+          callId: "call_write",
+          name: "write_file",
+          isError: false,
+          result: { path: "notes/hello.txt", bytes: 14 }
+        })
+        const last = seen.at(-1)
+        expect(last?._tag === "RunCompleted" && [last.text, last.usage.inputTokens, last.usage.outputTokens])
+          .toEqual(["I wrote notes/hello.txt.", 30 + 60, 40 + 5])
+
+        const requests = server.requests()
+        expect(requests.length).toBe(2)
+        const second = JSON.stringify(requests[1]?.json)
+        expect(second).toContain("\"type\":\"function_call\"")
+        expect(second).toContain("\"type\":\"function_call_output\"")
+        expect(second).toContain("\"call_id\":\"call_write\"")
+        expect(second).toContain("notes/hello.txt")
+        expect(second).toContain("hello from gpt")
+      }))
+  })
+})
