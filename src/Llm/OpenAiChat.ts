@@ -14,7 +14,7 @@ import {
   HttpClient,
   HttpClientRequest
 } from "@effect/platform"
-import { Chunk, Effect, Encoding, Either, FiberRef, Option, Redacted, Runtime, Schema, Stream } from "effect"
+import { Chunk, Effect, Encoding, Either, FiberRef, identity, Option, Redacted, Runtime, Schema, Stream } from "effect"
 import * as Wire from "./OpenAiChatWire.js"
 
 export interface OpenAiChatConfig {
@@ -53,7 +53,10 @@ const malformedInput = (method: string, description: string) =>
   new AiError.MalformedInput({ module: moduleName, method, description })
 
 /** A file part as an `image_url` (only images: Chat Completions takes other files in provider-specific ways). */
-const imageUrl = (part: Prompt.FilePart, method: string): Either.Either<Wire.ChatContentPart, AiError.MalformedInput> => {
+const imageUrl = (
+  part: Prompt.FilePart,
+  method: string
+): Either.Either<Wire.ChatContentPart, AiError.MalformedInput> => {
   if (!part.mediaType.startsWith("image/")) {
     return Either.left(malformedInput(method, `file parts of type ${part.mediaType} are not supported, only images`))
   }
@@ -250,12 +253,15 @@ const makeAssembler = (method: string) => {
         })
       }
       const id = call.id === "" ? `call_${index}` : call.id
-      const params = call.arguments.trim() === "" ? Either.right({}) : Schema.decodeEither(JsonArguments)(call.arguments)
+      const params = call.arguments.trim() === ""
+        ? Either.right({})
+        : Schema.decodeEither(JsonArguments)(call.arguments)
       if (Either.isLeft(params)) {
         return new AiError.MalformedOutput({
           module: moduleName,
           method,
-          description: `the arguments of tool call ${id} (${call.name}) are not valid JSON: ${call.arguments.slice(0, 200)}`
+          description: `the arguments of tool call ${id} (${call.name}) are not valid JSON: ` +
+            call.arguments.slice(0, 200)
         })
       }
       out.push({ type: "tool-call", id, name: call.name, params: params.right })
@@ -423,7 +429,9 @@ export const make = (
         reason: "StatusCode",
         request: details,
         response: {
-          status: typeof error.code === "number" && error.code >= 400 && error.code < 600 ? error.code : response.status,
+          status: typeof error.code === "number" && error.code >= 400 && error.code < 600
+            ? error.code
+            : response.status,
           headers: redactedRecord(response.headers, names)
         },
         body: JSON.stringify({ error }),
@@ -472,8 +480,15 @@ export const make = (
               )
           ),
           Stream.takeUntil((data) => data === Wire.doneMarker),
-          Stream.mapChunksEffect((chunk): Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, AiError.AiError> => {
-            const out: Array<Response.StreamPartEncoded> = []
+          // Each event gives parts or an error; the parts decoded before an error in the same read are still
+          // emitted, then the stream fails (no later event is decoded).
+          Stream.mapChunks((chunk) => {
+            const out: Array<Either.Either<Response.StreamPartEncoded, AiError.AiError>> = []
+            const parts: Array<Response.StreamPartEncoded> = []
+            const fail = (error: AiError.AiError) => {
+              out.push(...parts.map((part) => Either.right(part)), Either.left(error))
+              return Chunk.unsafeFromArray(out)
+            }
             for (const data of chunk) {
               if (data === Wire.doneMarker) {
                 sawDone = true
@@ -481,7 +496,7 @@ export const make = (
               }
               const event = Schema.decodeEither(Wire.StreamEvent)(data)
               if (Either.isLeft(event)) {
-                return Effect.fail(
+                return fail(
                   new AiError.MalformedOutput({
                     module: moduleName,
                     method,
@@ -489,14 +504,14 @@ export const make = (
                   })
                 )
               }
-              if (Wire.isErrorEvent(event.right)) {
-                return Effect.fail(eventError(method, details, names, response, event.right))
-              }
-              const error = assembler.onChunk(event.right, out)
-              if (error !== undefined) return Effect.fail(error)
+              if (Wire.isErrorEvent(event.right)) return fail(eventError(method, details, names, response, event.right))
+              const error = assembler.onChunk(event.right, parts)
+              if (error !== undefined) return fail(error)
             }
-            return Effect.succeed(Chunk.unsafeFromArray(out))
-          })
+            return Chunk.unsafeFromArray(parts.map((part) => Either.right(part)))
+          }),
+          Stream.takeUntil(Either.isLeft),
+          Stream.mapEffect(identity)
         )
         const end = Stream.suspend(() =>
           Either.match(assembler.onEnd(sawDone), {
