@@ -55,9 +55,13 @@ const scrub = (apiKey: Redacted.Redacted<string>) => {
           reason: error.reason,
           request: { ...error.request, headers: withoutCredentials(error.request.headers) },
           response: error.response,
-          // On "Decode" the "body" is the failure to read the body, not a body: its description says enough.
+          // On "Decode" the "body" is the failure to read the body (the request included), not a body.
           ...(error.body === undefined || error.reason === "Decode" ? {} : { body: hide(error.body) }),
-          ...(error.description === undefined ? {} : { description: hide(error.description) })
+          ...(error.description !== undefined
+            ? { description: hide(error.description) }
+            : error.reason === "Decode"
+            ? { description: "reading the streamed response body failed (e.g. the connection was cut)" }
+            : {})
         }, { disableValidation: true })
       default:
         return error
