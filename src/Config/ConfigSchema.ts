@@ -374,6 +374,8 @@ export const OpenclawConfig = Schema.Struct({
 })
 
 export type OpenclawConfig = typeof OpenclawConfig.Type
+export type OpenAiProviderSection = typeof OpenAiProviderSection.Type
+export type AnthropicProviderSection = typeof AnthropicProviderSection.Type
 
 /** The model of runs that name none: `models.default`, else the first real provider with a key, else the mock. */
 export const defaultModelOf = (config: OpenclawConfig): string => {

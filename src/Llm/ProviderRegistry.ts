@@ -4,11 +4,21 @@
  * configured without an API key stays listed, so that its runs are refused with a clear reason.
  */
 import type { LanguageModel } from "@effect/ai"
-import { Context, Effect, Layer } from "effect"
-import { defaultModelOf } from "../Config/ConfigSchema.js"
+import type { HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Context, Effect, Layer, Redacted } from "effect"
+import {
+  type AnthropicProviderSection,
+  defaultModelOf,
+  type OpenAiProviderSection
+} from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { InvalidRequest } from "../Domain/RunError.js"
+import * as AnthropicProvider from "./AnthropicProvider.js"
 import * as MockLanguageModel from "./MockLanguageModel.js"
+import * as OpenAiChat from "./OpenAiChat.js"
+import * as OpenAiResponsesProvider from "./OpenAiResponsesProvider.js"
+import { resilient } from "./ResilientModel.js"
 
 export interface ResolvedModel {
   /** `provider/model`, as reported in `RunStarted.model` and handed to worker threads. */
@@ -71,15 +81,60 @@ export const fromProviders = (
   }
 })
 
-/** The providers of `models.providers`. */
-export const make: Effect.Effect<ProviderRegistryService, never, GatewayConfig> = Effect.gen(function*() {
-  const { config } = yield* GatewayConfig
-  const mockConfig = config.models.providers.mock
-  const mock = yield* MockLanguageModel.make(mockConfig)
-  const providers: Record<string, Provider> = {
-    mock: { _tag: "Available", models: [mockConfig.model], languageModel: () => mock }
+/** A real provider from its section: unavailable without a key, else its models behind the resilience wrapper. */
+const realProvider = <Section extends OpenAiProviderSection | AnthropicProviderSection>(
+  name: string,
+  section: Section,
+  build: (
+    section: Section,
+    apiKey: Redacted.Redacted<string>
+  ) => Effect.Effect<(model: string) => LanguageModel.Service, never, HttpClient.HttpClient>
+): Effect.Effect<Provider, never, HttpClient.HttpClient> => {
+  const apiKey = section.apiKey
+  if (apiKey === undefined) {
+    return Effect.succeed({
+      _tag: "Unavailable",
+      reason: `provider "${name}" has no API key: set models.providers.${name}.apiKey (e.g. {"env": "...")`
+    })
   }
-  return fromProviders(providers, defaultModelOf(config))
-})
+  return Effect.map(build(section, apiKey), (languageModel): Provider => ({
+    _tag: "Available",
+    models: "any",
+    languageModel: (model) =>
+      resilient(languageModel(model), {
+        provider: name,
+        connectTimeoutMs: section.connectTimeoutMs,
+        idleTimeoutMs: section.idleTimeoutMs,
+        maxRetries: section.maxRetries,
+        secrets: [Redacted.value(apiKey)]
+      })
+  }))
+}
 
-export const layer: Layer.Layer<ProviderRegistry, never, GatewayConfig> = Layer.effect(ProviderRegistry, make)
+/** The providers of `models.providers`: the mock always, OpenAI and Anthropic when configured. */
+export const make: Effect.Effect<ProviderRegistryService, never, GatewayConfig | HttpClient.HttpClient> = Effect.gen(
+  function*() {
+    const { config } = yield* GatewayConfig
+    const { anthropic, mock: mockConfig, openai } = config.models.providers
+    const mock = yield* MockLanguageModel.make(mockConfig)
+    const providers: Record<string, Provider> = {
+      mock: { _tag: "Available", models: [mockConfig.model], languageModel: () => mock }
+    }
+    if (openai !== undefined) {
+      providers["openai"] = yield* realProvider("openai", openai, (section, apiKey) =>
+        section.api === "chat"
+          ? OpenAiChat.make({ apiKey, baseUrl: section.baseUrl })
+          : OpenAiResponsesProvider.make({ apiKey, baseUrl: section.baseUrl }))
+    }
+    if (anthropic !== undefined) {
+      providers["anthropic"] = yield* realProvider("anthropic", anthropic, (section, apiKey) =>
+        AnthropicProvider.make({ apiKey, baseUrl: section.baseUrl, maxTokens: section.maxTokens }))
+    }
+    return fromProviders(providers, defaultModelOf(config))
+  }
+)
+
+/** Real providers speak HTTP through undici. */
+export const layer: Layer.Layer<ProviderRegistry, never, GatewayConfig> = Layer.effect(ProviderRegistry, make).pipe(
+  Layer.provide(NodeHttpClient.layerUndici)
+)

@@ -41,7 +41,7 @@ const program = Effect.gen(function*() {
         Layer.provide(Layer.mergeAll(Tools.layerConfig(), subagents.layer)),
         Layer.provideMerge(configLayer)
       ),
-      Layer.effect(ProviderRegistry.ProviderRegistry, ProviderRegistry.make).pipe(Layer.provide(configLayer))
+      ProviderRegistry.layer.pipe(Layer.provide(configLayer))
     )
   )
 
