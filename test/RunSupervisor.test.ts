@@ -183,7 +183,7 @@ describe("RunSupervisor", () => {
         ))
       expect(reasons).toEqual([
         "provider \"mock\" has no model \"mock-2\" (available: mock-1)",
-        "unknown provider \"openai\" (configured: mock)",
+        "unknown provider \"openai\" (configured: mock; add it under models.providers)",
         "model \"mock-1\" must be \"provider/model\", e.g. \"mock/mock-1\"",
         "model \"mock/\" must be \"provider/model\", e.g. \"mock/mock-1\""
       ])
