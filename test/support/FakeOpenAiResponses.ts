@@ -1,14 +1,14 @@
 /**
- * A fake OpenAI Responses API on loopback for provider tests: the scripted server of `FakeAnthropic` replaying
+ * A fake OpenAI Responses API on loopback for provider tests: the shared scripted server (FakeSseServer) replaying
  * Responses streaming events (`event:` and `data:` lines, as in OpenAI's streaming documentation), each shaped to
  * decode with `@effect/ai-openai`'s `ResponseStreamEvent` schemas. The client skips an event that does not decode
  * without a word, so a malformed fake could hide in a passing test: the provider test decodes every scripted event.
  */
 import { Effect, type Scope } from "effect"
-import { eventStream, type FakeServer, jsonReply, type Reply, serve, sseEvent, type Step } from "./FakeAnthropic.js"
+import { sseEvent } from "./FakeAnthropic.js"
+import { eventStream, type FakeServer, jsonReply, type Reply, serve, type Step } from "./FakeSseServer.js"
 
-export { cut, eventStream, hang, jsonReply, pause, type RecordedRequest, type Reply, splitUtf8, type Step } from
-  "./FakeAnthropic.js"
+export * from "./FakeSseServer.js"
 
 /** A Responses event: `type` and `sequence_number` added (numbered from 0 in the order the builders are called). */
 export interface Sequencer {
