@@ -7,7 +7,8 @@
 import { AnthropicClient, AnthropicLanguageModel } from "@effect/ai-anthropic"
 import { AiError, type LanguageModel } from "@effect/ai"
 import type { HttpClient } from "@effect/platform"
-import { Effect, Predicate, Redacted, Runtime, Stream } from "effect"
+import { Effect, type Redacted, Runtime, Stream } from "effect"
+import { scrubCredentials } from "./ProviderErrors.js"
 
 export interface AnthropicProviderConfig {
   readonly apiKey: Redacted.Redacted<string>
@@ -15,58 +16,6 @@ export interface AnthropicProviderConfig {
   readonly baseUrl: string
   /** `max_tokens` of every request. */
   readonly maxTokens: number
-}
-
-/** Request headers that carry credentials; their values never leave in an error. */
-const credentialHeaders: ReadonlySet<string> = new Set(["x-api-key", "authorization"])
-
-const withoutCredentials = (headers: Readonly<Record<string, string>>): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(headers).map(([name, value]) =>
-      credentialHeaders.has(name.toLowerCase()) ? [name, "<redacted>"] : [name, value]
-    )
-  )
-
-/**
- * The client's errors keep the request's headers as sent (the key included: `Inspectable.redact` only redacts inside
- * an Effect logger), a transport error keeps the platform's `RequestError`, which holds the request, and a body that
- * fails while being read (a cut `text/event-stream`) is reported with that whole failure, request headers included,
- * as its "Response Body" in the message. All of that is replaced here, so that printing, logging or serialising the
- * error cannot reveal the key.
- */
-const scrub = (apiKey: Redacted.Redacted<string>) => {
-  const hide = (text: string) => text.split(Redacted.value(apiKey)).join("<redacted>")
-  return (error: AiError.AiError): AiError.AiError => {
-    switch (error._tag) {
-      case "HttpRequestError":
-        return new AiError.HttpRequestError({
-          module: error.module,
-          method: error.method,
-          reason: error.reason,
-          request: { ...error.request, headers: withoutCredentials(error.request.headers) },
-          ...(error.description === undefined ? {} : { description: hide(error.description) }),
-          // The transport's own failure (e.g. undici's "connect ECONNREFUSED"), without the request around it.
-          ...(Predicate.hasProperty(error.cause, "cause") ? { cause: error.cause.cause } : {})
-        }, { disableValidation: true })
-      case "HttpResponseError":
-        return new AiError.HttpResponseError({
-          module: error.module,
-          method: error.method,
-          reason: error.reason,
-          request: { ...error.request, headers: withoutCredentials(error.request.headers) },
-          response: error.response,
-          // On "Decode" the "body" is the failure to read the body (the request included), not a body.
-          ...(error.body === undefined || error.reason === "Decode" ? {} : { body: hide(error.body) }),
-          ...(error.description !== undefined
-            ? { description: hide(error.description) }
-            : error.reason === "Decode"
-            ? { description: "reading the streamed response body failed (e.g. the connection was cut)" }
-            : {})
-        }, { disableValidation: true })
-      default:
-        return error
-    }
-  }
 }
 
 const streamFailure = (description: string) =>
@@ -108,7 +57,7 @@ export const make = (
     const client = yield* Effect.scoped(
       AnthropicClient.make({ apiKey: config.apiKey, apiUrl: config.baseUrl.replace(/\/+$/, "") })
     )
-    const scrubbed = scrub(config.apiKey)
+    const scrubbed = scrubCredentials(config.apiKey)
     const strictClient = AnthropicClient.AnthropicClient.of({
       ...client,
       createMessage: (options) => Effect.mapError(client.createMessage(options), scrubbed),
