@@ -79,4 +79,23 @@ describe("providers through the gateway", () => {
         )
       }).pipe(Effect.provide(GatewayClient.layer({ url: gateway.url, token: gateway.token })))
     }).pipe(Effect.scoped))
+
+  it.live("a 429 with Retry-After before the first token is retried after that wait; the run then streams", () =>
+    Effect.gen(function*() {
+      const openai = yield* FakeOpenAi.make
+      const gateway = yield* startInProcessGateway({
+        models: { providers: { openai: { apiKey: "sk-openai-secret", baseUrl: openai.baseUrl, maxRetries: 2 } } }
+      })
+      openai.reply(
+        FakeOpenAi.chatErrorReply(429, "Rate limit reached", { headers: { "retry-after": "1" } }),
+        FakeOpenAi.eventStream(FakeOpenAi.chatTextSteps(["after ", "the wait"]))
+      )
+      const started = Date.now()
+      const events = yield* collect({ prompt: "x" }).pipe(
+        Effect.provide(GatewayClient.layer({ url: gateway.url, token: gateway.token }))
+      )
+      expect(text(events)).toBe("after the wait")
+      expect(openai.requests()).toHaveLength(2)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+    }).pipe(Effect.scoped))
 })
