@@ -219,6 +219,45 @@ export const WebSocketSecuritySection = Schema.Struct({
     PositiveMillis,
     15_000,
     "Interval of the gateway's WebSocket pings, in ms; a peer missing two pongs is dropped. Default 15000."
+  ),
+  allowedOrigins: withDefault(
+    Schema.Array(Schema.String.pipe(Schema.pattern(/^https?:\/\/[^/\s]+$/))),
+    [],
+    "Browser origins (e.g. \"https://app.example.com\") allowed to open the WebSocket; an upgrade with any " +
+      "other Origin header is refused with 403 (cross-site WebSocket hijacking). Clients that send no Origin " +
+      "(CLI, servers) are not affected. Default none."
+  ),
+  maxConnections: withDefault(
+    Schema.Int.pipe(Schema.between(1, 1_000_000)),
+    1024,
+    "Most WebSocket connections at once; more are refused with 503 at the upgrade. Default 1024."
+  ),
+  maxConnectionsPerPrincipal: withDefault(
+    Schema.Int.pipe(Schema.between(1, 1_000_000)),
+    256,
+    "Most connections of one principal (token) at once; more are refused with 429 at the upgrade. Default 256."
+  ),
+  maxStreamsPerConnection: withDefault(
+    Schema.Int.pipe(Schema.between(1, 100_000)),
+    64,
+    "Most requests in flight on one connection (streams included); more fail at once. Default 64."
+  ),
+  maxMessagesPerSecond: withDefault(
+    Schema.Int.pipe(Schema.between(1, 1_000_000)),
+    500,
+    "Inbound messages one connection may send per second (Acks included); past it the connection is closed with " +
+      "1008. Default 500."
+  ),
+  maxBufferedBytes: withDefault(
+    ByteSize,
+    16 * 1024 * 1024,
+    "Outbound bytes a connection may leave unread; a client that stops reading is closed with 1008 rather than " +
+      "growing the gateway's memory. Default \"16MB\"."
+  ),
+  handshakeTimeoutMs: withDefault(
+    PositiveMillis,
+    10_000,
+    "Longest time a new TCP connection may take to send its HTTP request (an upgrade included). Default 10000."
   )
 })
 
