@@ -104,7 +104,14 @@ describe("Config", () => {
             enabled: true,
             handshakeAuth: "BearerToken",
             messageAuth: "JWT",
-            heartbeatInterval: 15000
+            heartbeatInterval: 15000,
+            allowedOrigins: [],
+            maxConnections: 1024,
+            maxConnectionsPerPrincipal: 256,
+            maxStreamsPerConnection: 64,
+            maxMessagesPerSecond: 500,
+            maxBufferedBytes: 16 * 1024 * 1024,
+            handshakeTimeoutMs: 10000
           })
           expect(config.security.jwt.ttlSeconds).toBe(900)
           expect(config.models.default).toBeUndefined()
@@ -169,7 +176,14 @@ describe("Config", () => {
             enabled: true,
             handshakeAuth: "BearerToken",
             messageAuth: "JWT",
-            heartbeatInterval: 15000
+            heartbeatInterval: 15000,
+            allowedOrigins: [],
+            maxConnections: 1024,
+            maxConnectionsPerPrincipal: 256,
+            maxStreamsPerConnection: 64,
+            maxMessagesPerSecond: 500,
+            maxBufferedBytes: 16 * 1024 * 1024,
+            handshakeTimeoutMs: 10000
           })
         }))
     })
