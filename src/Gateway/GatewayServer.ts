@@ -62,7 +62,23 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
     const runSync = Runtime.runSync(yield* Effect.runtime<never>())
     let closing = false
 
-    const server = http.createServer()
+    const limits = config.security.websocket
+    const server = http.createServer({ headersTimeout: limits.handshakeTimeoutMs })
+    // A new connection must send its first request (an upgrade included) within the handshake timeout: Node's own
+    // header timeout only starts with the first byte, so a client that connects and says nothing is cut here.
+    const silentDeadlines = new WeakMap<Duplex, ReturnType<typeof setTimeout>>()
+    const spoke = (socket: Duplex) => {
+      clearTimeout(silentDeadlines.get(socket))
+      silentDeadlines.delete(socket)
+    }
+    server.on("connection", (socket: Duplex) => {
+      const deadline = setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs)
+      deadline.unref()
+      silentDeadlines.set(socket, deadline)
+      socket.once("close", () => spoke(socket))
+    })
+    server.on("request", (request: http.IncomingMessage) => spoke(request.socket))
+    const allowedOrigins: ReadonlySet<string> = new Set(limits.allowedOrigins)
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.acp.codex.maxMessageSize,
@@ -110,10 +126,16 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
 
     server.on("request", yield* NodeHttpServer.makeHandler(httpApp))
     server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      spoke(socket)
       socket.on("error", () => socket.destroy())
       if (closing) return refuseUpgrade(socket, 503, "the gateway is shutting down")
       const url = new URL(request.url ?? "/", "http://gateway")
       if (url.pathname !== "/") return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}; connect to /`)
+      // Browsers always send Origin: only listed origins may open the socket (cross-site WebSocket hijacking).
+      const origin = request.headers.origin
+      if (origin !== undefined && !allowedOrigins.has(origin)) {
+        return refuseUpgrade(socket, 403, `origin ${origin} is not in security.websocket.allowedOrigins`)
+      }
       const verdict = auth.checkHandshake(request.headers)
       if (verdict._tag === "Rejected") {
         return refuseUpgrade(socket, 401, verdict.reason, ["WWW-Authenticate: Bearer realm=\"openclaw\""])

@@ -33,13 +33,17 @@ interface Connection {
   /** Request ids with a response still to come: a second request with the same id is refused. */
   readonly active: Set<string>
   missedPongs: number
+  windowStart: number
+  messagesInWindow: number
+  closing: boolean
 }
 
 /** Close codes the gateway uses. */
 export const CloseCode = {
   goingAway: 1001,
   unsupportedData: 1003,
-  policyViolation: 1008
+  policyViolation: 1008,
+  tryAgainLater: 1013
 } as const
 
 const protocolError = (message: string) => ({ _tag: "ProtocolError", name: "ProtocolError", message })
@@ -47,12 +51,21 @@ const protocolError = (message: string) => ({ _tag: "ProtocolError", name: "Prot
 export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWebSocket", {
   scoped: Effect.gen(function*() {
     const { config } = yield* GatewayConfig
+    const limits = config.security.websocket
     const knownTags: ReadonlySet<string> = new Set(GatewayRpcs.requests.keys())
     const connections = new Map<number, Connection>()
     const disconnects = yield* Mailbox.make<number>()
     const runFork = yield* FiberSet.makeRuntime<never>()
     let nextId = 0
     let writeRequest: (clientId: number, message: FromClientEncoded) => Effect.Effect<void> = () => Effect.void
+
+    /** Closes with `code`; a peer that does not complete the closing handshake is cut after a second. */
+    const closeWith = (connection: Connection, code: number, reason: string) => {
+      if (connection.closing) return
+      connection.closing = true
+      connection.ws.close(code, reason)
+      setTimeout(() => connection.ws.terminate(), 1000).unref()
+    }
 
     const sendRaw = (
       connection: Connection,
@@ -65,6 +78,11 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
         text = JSON.stringify(message)
       } catch (cause) {
         text = JSON.stringify(defectFrame(`cannot encode response: ${String(cause)}`))
+      }
+      if (connection.ws.bufferedAmount + text.length > limits.maxBufferedBytes) {
+        // The client does not read: disconnect it rather than grow the gateway's memory.
+        closeWith(connection, CloseCode.policyViolation, "slow consumer: outbound buffer full")
+        return
       }
       connection.ws.send(text, (error) => {
         // Node reports a successful write with null or undefined.
@@ -124,6 +142,17 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           if (connection.active.has(frame.id)) {
             return Effect.sync(() => sendRaw(connection, defectFrame(`request id ${frame.id} is already in use`)))
           }
+          if (connection.active.size >= limits.maxStreamsPerConnection) {
+            return Effect.sync(() =>
+              sendRaw(
+                connection,
+                requestFailure(
+                  frame.id,
+                  `too many requests in flight on this connection (security.websocket.maxStreamsPerConnection: ${limits.maxStreamsPerConnection})`
+                )
+              )
+            )
+          }
           connection.active.add(frame.id)
         }
         return writeRequest(connection.info.id, frame)
@@ -142,9 +171,18 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           ws,
           inbox: yield* Queue.unbounded<string>(),
           active: new Set(),
-          missedPongs: 0
+          missedPongs: 0,
+          windowStart: 0,
+          messagesInWindow: 0,
+          closing: false
         }
         connections.set(info.id, connection)
+        const ofPrincipal = [...connections.values()].filter((other) => other.info.principal.name === options.principal.name)
+        if (connections.size > limits.maxConnections) {
+          closeWith(connection, CloseCode.tryAgainLater, "too many connections")
+        } else if (ofPrincipal.length > limits.maxConnectionsPerPrincipal) {
+          closeWith(connection, CloseCode.tryAgainLater, "too many connections for this token")
+        }
         const inboxFiber = runFork(
           Queue.take(connection.inbox).pipe(
             Effect.flatMap((text) => handleMessage(connection, text)),
@@ -152,6 +190,17 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           )
         )
         ws.on("message", (data, isBinary) => {
+          if (connection.closing) return
+          // Inbound rate: a fixed one-second window; a flood closes the connection (its runs are cancelled).
+          const now = Date.now()
+          if (now - connection.windowStart >= 1000) {
+            connection.windowStart = now
+            connection.messagesInWindow = 0
+          }
+          if (++connection.messagesInWindow > limits.maxMessagesPerSecond) {
+            closeWith(connection, CloseCode.policyViolation, "message rate exceeded")
+            return
+          }
           if (isBinary) {
             sendRaw(connection, defectFrame("binary frames are not supported: send JSON text frames"))
             return
