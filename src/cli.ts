@@ -14,6 +14,7 @@ import {
   type GatewayClientConfigError,
   type GatewayClientError,
   type GatewayClientOptions,
+  type SessionError,
   type StartRunSpec
 } from "./Client/GatewayClient.js"
 import { configJsonSchema } from "./Config/ConfigJsonSchema.js"
@@ -97,7 +98,7 @@ const clientSettings = (flags: ClientFlags) =>
     return settings
   }).pipe(Effect.mapError(configFailure))
 
-const connectionFailure = (error: GatewayClientError) =>
+const connectionFailure = (error: GatewayClientError | SessionError) =>
   new CliExit({
     code: error._tag === "GatewayUnreachable"
       ? ExitCode.unreachable
@@ -147,7 +148,7 @@ const positiveSeconds = (seconds: number) =>
       ValidationError.invalidValue(HelpDoc.p(`--timeout must be a positive number of seconds, got ${seconds}`))
     )
 
-const runExitCode = (error: RunError | GatewayClientError): number => {
+const runExitCode = (error: RunError | GatewayClientError | SessionError): number => {
   switch (error._tag) {
     case "RunTimedOut":
       return ExitCode.timedOut

@@ -104,6 +104,8 @@ type Json = Record<string, unknown>
 class RawClient {
   private readonly inbox: Array<Json> = []
   private waiter: (() => void) | undefined
+  /** The session token from `Connect`, sent in every request's headers (message auth). */
+  sessionToken = ""
   readonly closed: Promise<{ code: number; reason: string }>
 
   private constructor(readonly ws: WebSocket) {
@@ -119,12 +121,17 @@ class RawClient {
     ws.on("close", (code, reason) => closed.resolve({ code, reason: reason.toString() }))
   }
 
-  static connect(gateway: Gateway, token: string = gateway.token, query = ""): Promise<RawClient> {
+  /** Opens the socket and calls `Connect` for the session token its requests carry. */
+  static async connect(gateway: Gateway, token: string = gateway.token, query = ""): Promise<RawClient> {
     const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/${query}`, { headers: { authorization: `Bearer ${token}` } })
-    return new Promise((resolve, reject) => {
+    const client = await new Promise<RawClient>((resolve, reject) => {
       ws.once("open", () => resolve(new RawClient(ws)))
       ws.once("error", reject)
     })
+    client.send({ _tag: "Request", id: "999999999", tag: "Connect", payload: {}, headers: [] })
+    const connected = await client.next((m) => m.requestId === "999999999")
+    client.sessionToken = String(field(connected, "exit", "value", "sessionToken"))
+    return client
   }
 
   send(frame: Json | string): void {
@@ -150,7 +157,7 @@ class RawClient {
   }
 
   request(id: string, tag: string, payload: Json = {}): void {
-    this.send({ _tag: "Request", id, tag, payload, headers: [] })
+    this.send({ _tag: "Request", id, tag, payload, headers: [["authorization", `Bearer ${this.sessionToken}`]] })
   }
 
   /** Reads a streamed request to its Exit, acking each Chunk (optionally after a delay). */
@@ -346,8 +353,8 @@ describe("WebSocket transport", () => {
     client.send({ _tag: "Request", id: "8", tag: "StartRun", payload: { mode: "sideways" }, headers: [] })
     expect(field(await client.next((m) => m.requestId === "8"), "exit", "_tag")).toBe("Failure")
 
-    // missing headers are tolerated, and the connection still works after all of the above
-    client.send({ _tag: "Request", id: "9", tag: "Status", payload: {} })
+    // missing headers are tolerated (Connect needs no session token); the connection still works after all of the above
+    client.send({ _tag: "Request", id: "9", tag: "Connect", payload: {} })
     expect(field(await client.next((m) => m.requestId === "9"), "exit", "_tag")).toBe("Success")
     client.close()
   })
@@ -489,8 +496,15 @@ describe("heartbeat", () => {
       ws.once("open", () => resolve())
       ws.once("error", reject)
     })
+    const connected = new Promise<string>((resolve) =>
+      ws.once("message", (data) => resolve(String(field(JSON.parse(data.toString()), "exit", "value", "sessionToken"))))
+    )
+    ws.send(JSON.stringify({ _tag: "Request", id: "0", tag: "Connect", payload: {}, headers: [] }))
+    const authorization = ["authorization", `Bearer ${await connected}`]
     const interrupted = gateway.interrupted()
-    ws.send(JSON.stringify({ _tag: "Request", id: "1", tag: "StartRun", payload: { prompt: "long" }, headers: [] }))
+    ws.send(
+      JSON.stringify({ _tag: "Request", id: "1", tag: "StartRun", payload: { prompt: "long" }, headers: [authorization] })
+    )
     // Terminated without a close frame: the client sees an abnormal closure.
     expect(await closed).toBe(1006)
     await interrupted

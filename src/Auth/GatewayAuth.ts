@@ -2,10 +2,11 @@
  * Handshake authentication: decides at start which Bearer token the gateway accepts (configured,
  * or generated and written to the token file on loopback) and checks each upgrade request.
  */
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Redacted, Schema } from "effect"
 import type * as http from "node:http"
 import * as net from "node:net"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
+import { AllScopes, Principal } from "../Domain/Principal.js"
 import { generateToken, presentedToken, tokenMatches } from "./BearerToken.js"
 import { defaultTokenFile, writeTokenFile } from "./TokenFile.js"
 
@@ -18,9 +19,13 @@ export class GatewayStartupError extends Schema.TaggedError<GatewayStartupError>
   }
 }
 
-/** Who is calling. One principal per configured token; named tokens and scopes come with message auth. */
-export interface Principal {
-  readonly name: string
+/** Who is calling: the credential presented at the upgrade, with its scopes (see `Domain/Principal`). */
+export type { Principal } from "../Domain/Principal.js"
+
+/** A Bearer token the gateway accepts and the principal it stands for. */
+export interface Credential {
+  readonly principal: Principal
+  readonly token: Redacted.Redacted<string>
 }
 
 export type HandshakeResult =
@@ -46,10 +51,16 @@ export class GatewayAuth extends Effect.Service<GatewayAuth>()("openclaw/Gateway
           "an unauthenticated gateway may only listen on loopback"
       })
     }
-    let token: Option.Option<Redacted.Redacted<string>> = Option.none()
+    const credentials: Array<Credential> = []
+    const defaultPrincipal = new Principal({ name: "default", scopes: AllScopes })
     if (settings.enabled) {
+      for (const named of config.gateway.auth.tokens) {
+        credentials.push({ principal: new Principal({ name: named.name, scopes: named.scopes }), token: named.token })
+      }
       if (config.gateway.auth.token !== undefined) {
-        token = Option.some(config.gateway.auth.token)
+        credentials.push({ principal: defaultPrincipal, token: config.gateway.auth.token })
+      } else if (credentials.length > 0) {
+        // Named tokens only: nothing to generate.
       } else if (!loopback) {
         return yield* new GatewayStartupError({
           reason: `gateway.bind is ${config.gateway.bind} (not loopback) and no gateway.auth.token is configured: ` +
@@ -61,23 +72,30 @@ export class GatewayAuth extends Effect.Service<GatewayAuth>()("openclaw/Gateway
           Effect.mapError((error) => new GatewayStartupError({ reason: error.message }))
         )
         yield* Effect.logInfo(`generated a gateway token and wrote it to ${tokenFile} (mode 0600)`)
-        token = Option.some(Redacted.make(generated))
+        credentials.push({ principal: defaultPrincipal, token: Redacted.make(generated) })
       }
     }
 
-    const principal: Principal = { name: "gateway-token" }
-    const anonymous: Principal = { name: "anonymous" }
+    const anonymous = new Principal({ name: "anonymous", scopes: AllScopes })
 
-    /** Checks an upgrade request; pure and synchronous so the listener can answer 401 before upgrading. */
+    /**
+     * Checks an upgrade request; pure and synchronous so the listener can answer 401 before upgrading.
+     * Compares the presented token with every credential (constant time each, no early exit), so the
+     * time taken says nothing about which one matched or how close a guess came.
+     */
     const checkHandshake = (headers: http.IncomingHttpHeaders): HandshakeResult => {
-      if (Option.isNone(token)) return { _tag: "Accepted", principal: anonymous }
+      if (credentials.length === 0) return { _tag: "Accepted", principal: anonymous }
       const presented = presentedToken(headers)
       if (presented === undefined) return { _tag: "Rejected", reason: "missing bearer token" }
-      return tokenMatches(presented, token.value)
-        ? { _tag: "Accepted", principal }
-        : { _tag: "Rejected", reason: "invalid bearer token" }
+      let matched: Principal | undefined
+      for (const credential of credentials) {
+        if (tokenMatches(presented, credential.token) && matched === undefined) matched = credential.principal
+      }
+      return matched === undefined
+        ? { _tag: "Rejected", reason: "invalid bearer token" }
+        : { _tag: "Accepted", principal: matched }
     }
 
-    return { checkHandshake, tokenFile, authenticates: Option.isSome(token) } as const
+    return { checkHandshake, tokenFile, authenticates: credentials.length > 0 } as const
   })
 }) {}

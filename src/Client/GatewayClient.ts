@@ -1,15 +1,18 @@
 /**
  * The typed client of the gateway for other Effect programs (and the `openclaw` CLI): `GatewayRpcs`
- * over one WebSocket with the Bearer token on the upgrade, a keep-alive ping at the configured
- * interval, and connection failures told apart (`GatewayUnreachable`, `TokenRejected`,
- * `GatewayConnectionError`) instead of the RPC client's generic protocol error.
+ * over one WebSocket with the Bearer token on the upgrade, the session JWT from `Connect` in the
+ * headers of every later request (refreshed by calling `Connect` again before it expires), a
+ * keep-alive ping at the configured interval, and connection failures told apart
+ * (`GatewayUnreachable`, `TokenRejected`, `GatewayConnectionError`) instead of the RPC client's
+ * generic protocol error.
  */
 import * as Socket from "@effect/platform/Socket"
 import { RpcClient, RpcSerialization } from "@effect/rpc"
 import { RpcClientError } from "@effect/rpc/RpcClientError"
-import { Config, Context, Duration, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
+import { Clock, Config, Context, Duration, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
 import { defaultTokenFile, readTokenFile } from "../Auth/TokenFile.js"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
+import { type Forbidden, Unauthorized } from "../Domain/AuthError.js"
 import type { RunId } from "../Domain/Ids.js"
 import type { RunError, RunNotFound } from "../Domain/RunError.js"
 import type { StartRun } from "../Domain/RunSpec.js"
@@ -72,6 +75,9 @@ export class GatewayClientConfigError extends Schema.TaggedError<GatewayClientCo
 
 export type GatewayClientError = GatewayUnreachable | TokenRejected | GatewayConnectionError
 
+/** A request refused by message auth or for lack of a scope (after one transparent retry with a new session). */
+export type SessionError = Unauthorized | Forbidden
+
 // ---------------------------------------------------------------------------------------------
 // Service
 // ---------------------------------------------------------------------------------------------
@@ -96,14 +102,17 @@ export type StartRunSpec = Exclude<ConstructorParameters<typeof StartRun>[0], vo
 
 export interface GatewayClientService {
   readonly url: string
-  /** Opens the session (`Connect`) and keeps the answer for `serverInfo`. */
+  /**
+   * Opens the session (`Connect`) and keeps the answer for `serverInfo`; later requests carry its
+   * `sessionToken`. Calls made before it connect first; the token is refreshed before it expires.
+   */
   readonly connect: Effect.Effect<ServerInfo, GatewayClientError>
   /** The last `Connect` answer, if any. */
   readonly serverInfo: Effect.Effect<Option.Option<ServerInfo>>
   /** Starts a run and streams its events; interrupting the stream interrupts the request (the gateway cancels it). */
-  readonly startRun: (spec: StartRunSpec) => Stream.Stream<AgentEvent, RunError | GatewayClientError>
-  readonly cancelRun: (runId: RunId) => Effect.Effect<void, RunNotFound | GatewayClientError>
-  readonly status: Effect.Effect<GatewayStatus, GatewayClientError>
+  readonly startRun: (spec: StartRunSpec) => Stream.Stream<AgentEvent, RunError | SessionError | GatewayClientError>
+  readonly cancelRun: (runId: RunId) => Effect.Effect<void, RunNotFound | SessionError | GatewayClientError>
+  readonly status: Effect.Effect<GatewayStatus, SessionError | GatewayClientError>
 }
 
 interface ResolvedToken {
@@ -172,6 +181,18 @@ export const classifyClientError = (url: string, tokenSource: string) =>
   return new GatewayConnectionError({ url, reason: error.message })
 }
 
+/** How long before expiry the session token is replaced: a quarter of its lifetime, at most this. */
+const refreshMarginMs = 60_000
+/** How often the refresher looks at the session when there is nothing to do yet. */
+const refreshPollMs = 1_000
+
+/**
+ * A refusal that a new session fixes: the socket reconnected (a new connection id), the gateway restarted,
+ * or the token expired or was revoked. Not a missing token or another principal's: those are bugs.
+ */
+const isStaleSession = (error: unknown): error is Unauthorized =>
+  error instanceof Unauthorized && error.reason !== "missing" && error.reason !== "otherPrincipal"
+
 /** Builds the client; its WebSocket lives (and reconnects) until the scope closes. */
 export const make = Effect.fnUntraced(function*(options: GatewayClientOptions = {}) {
   const url = yield* resolveUrl(options.url)
@@ -205,22 +226,79 @@ export const make = Effect.fnUntraced(function*(options: GatewayClientOptions = 
   const classify = classifyClientError(url, source)
   const failClassified = (error: RpcClientError) => Effect.fail(classify(error))
   const serverInfo = yield* Ref.make(Option.none<ServerInfo>())
+  /** The current session token and when (local clock) to replace it. */
+  const session = yield* Ref.make(Option.none<{ readonly token: string; readonly refreshAt: number }>())
+  const refreshing = yield* Effect.makeSemaphore(1)
 
-  const connect = client.Connect({ client: options.clientName ?? "openclaw-client", protocolVersion: ProtocolVersion })
-    .pipe(
-      Effect.catchTag("RpcClientError", failClassified),
-      Effect.tap((info) => Ref.set(serverInfo, Option.some(info))),
-      Effect.withSpan("GatewayClient.connect")
+  const connect = Effect.gen(function*() {
+    const sentAt = yield* Clock.currentTimeMillis
+    const info = yield* client.Connect({
+      client: options.clientName ?? "openclaw-client",
+      protocolVersion: ProtocolVersion
+    }).pipe(Effect.catchTag("RpcClientError", failClassified))
+    // Measured on the gateway's clock, so the local clock's offset does not matter.
+    const lifetime = Math.max(0, info.sessionExpiresAt - info.serverTime)
+    const refreshAt = sentAt + lifetime - Math.min(lifetime / 4, refreshMarginMs)
+    yield* Ref.set(session, Option.some({ token: info.sessionToken, refreshAt }))
+    yield* Ref.set(serverInfo, Option.some(info))
+    return info
+  }).pipe(refreshing.withPermits(1), Effect.withSpan("GatewayClient.connect"))
+
+  /** The session token to send, connecting or refreshing first when there is none or it is due. */
+  const currentToken = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const current = yield* Ref.get(session)
+    if (Option.isSome(current) && now < current.value.refreshAt) return current.value.token
+    // Another fiber may have refreshed while this one waited for the permit: `connect` is cheap anyway.
+    return (yield* connect).sessionToken
+  })
+
+  const headersOf = (token: string) => ({ authorization: `Bearer ${token}` })
+
+  /** Calls with the current token; a refusal that a new session can fix is retried once after `Connect`. */
+  const authenticated = <A, E>(call: (token: string) => Effect.Effect<A, E | Unauthorized>) =>
+    Effect.flatMap(currentToken, call).pipe(
+      Effect.catchIf(isStaleSession, () => Effect.flatMap(connect, (info) => call(info.sessionToken)))
     )
+
+  // Refreshes the token before it expires, so that a client idle for a while (or busy with a long
+  // stream) has a valid one ready; running streams are untouched (a request is checked when it starts).
+  yield* Effect.gen(function*() {
+    const current = yield* Ref.get(session)
+    const now = yield* Clock.currentTimeMillis
+    if (Option.isNone(current)) return yield* Effect.sleep(Duration.millis(refreshPollMs))
+    const wait = current.value.refreshAt - now
+    if (wait > 0) return yield* Effect.sleep(Duration.millis(Math.min(wait, refreshPollMs)))
+    yield* connect.pipe(Effect.catchAll(() => Effect.sleep(Duration.millis(refreshPollMs))))
+  }).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
+
+  const startRun = (spec: StartRunSpec) => {
+    const attempt = (token: string) => client.StartRun(spec, { headers: headersOf(token) })
+    return Stream.unwrap(Effect.map(currentToken, attempt)).pipe(
+      // A refused session fails the stream before its first element, so retrying repeats nothing.
+      Stream.catchAll((error) =>
+        isStaleSession(error)
+          ? Stream.unwrap(Effect.map(connect, (info) => attempt(info.sessionToken)))
+          : Stream.fail(error)
+      ),
+      Stream.catchTag("RpcClientError", (error) => Stream.fail(classify(error)))
+    )
+  }
 
   return GatewayClient.of({
     url,
     connect,
     serverInfo: Ref.get(serverInfo),
-    startRun: (spec) =>
-      client.StartRun(spec).pipe(Stream.catchTag("RpcClientError", (error) => Stream.fail(classify(error)))),
-    cancelRun: (runId) => client.CancelRun({ runId }).pipe(Effect.catchTag("RpcClientError", failClassified)),
-    status: client.Status({}).pipe(Effect.catchTag("RpcClientError", failClassified))
+    startRun,
+    cancelRun: (runId) =>
+      authenticated((token) =>
+        client.CancelRun({ runId }, { headers: headersOf(token) }).pipe(
+          Effect.catchTag("RpcClientError", failClassified)
+        )
+      ),
+    status: authenticated((token) =>
+      client.Status({}, { headers: headersOf(token) }).pipe(Effect.catchTag("RpcClientError", failClassified))
+    )
   })
 })
 

@@ -5,8 +5,9 @@
  * Each field's `description` (and `default`, where it is static) ends up in the JSON Schema
  * that editors use (see `ConfigJsonSchema`), so the docs live in one place.
  */
-import { identity, Schema } from "effect"
+import { identity, Redacted, Schema } from "effect"
 import * as os from "node:os"
+import { Scope } from "../Domain/Principal.js"
 import { ByteSize } from "./ByteSize.js"
 import { Secret } from "./Secret.js"
 
@@ -42,6 +43,31 @@ const PositiveMillis = Schema.Int.pipe(Schema.positive()).annotations({ title: "
 export const KnownAgent = Schema.Literal("codex", "subagent")
 export type KnownAgent = typeof KnownAgent.Type
 
+/** A named credential of `gateway.auth.tokens`. */
+export const NamedToken = Schema.Struct({
+  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({
+    description: "The principal's name (letters, digits, `.`, `_`, `-`), used in logs, quotas and session tokens."
+  }),
+  token: Secret.annotations({ description: "The Bearer token: a string or {\"env\": \"NAME\"}." }),
+  scopes: Schema.Array(Scope).annotations({
+    description: "What the token may do: \"runs:write\" (StartRun, CancelRun), \"runs:read\" (Status), \"admin\" (all)."
+  }),
+  quota: optional(
+    Schema.Struct({
+      maxConcurrentRuns: optional(
+        Schema.Int.pipe(Schema.between(1, 100_000)),
+        "Overrides `quotas.maxConcurrentRuns` for this principal."
+      ),
+      runsPerMinute: optional(
+        Schema.Int.pipe(Schema.between(1, 1_000_000)),
+        "Overrides `quotas.runsPerMinute` for this principal."
+      )
+    }),
+    "Per-principal overrides of `quotas`. Default none."
+  )
+})
+export type NamedToken = typeof NamedToken.Type
+
 export const GatewaySection = Schema.Struct({
   port: withDefault(
     Schema.Int.pipe(Schema.between(0, 65535)),
@@ -57,14 +83,37 @@ export const GatewaySection = Schema.Struct({
     Schema.Struct({
       token: optional(
         Secret,
-        "The Bearer token clients present on the WebSocket upgrade: a string or {\"env\": \"NAME\"}. Default: none, " +
-          "in which case a loopback gateway generates one at start and writes it to `tokenFile`."
+        "The Bearer token clients present on the WebSocket upgrade: a string or {\"env\": \"NAME\"}; it is the " +
+          "principal \"default\" with every scope. Default: none, in which case a loopback gateway without `tokens` " +
+          "generates one at start and writes it to `tokenFile`."
+      ),
+      tokens: withDefault(
+        Schema.Array(NamedToken),
+        [],
+        "Further Bearer tokens, each its own principal with its own scopes (and optionally quotas). Default none."
       ),
       tokenFile: optional(
         Schema.String.pipe(Schema.minLength(1)),
         "Where a generated token is written (mode 0600) and where the CLI looks for it."
       )
-    }),
+    }).pipe(
+      Schema.filter((auth) => {
+        const names = auth.tokens.map((token) => token.name)
+        if (auth.token !== undefined) names.push("default")
+        const duplicate = names.find((name, index) => names.indexOf(name) !== index)
+        if (duplicate !== undefined) {
+          return {
+            path: ["tokens"],
+            message: `token name "${duplicate}" is used twice` +
+              (duplicate === "default" ? " (\"default\" is the name of `token`)" : "")
+          }
+        }
+        const values = auth.tokens.map((token) => Redacted.value(token.token))
+        if (auth.token !== undefined) values.push(Redacted.value(auth.token))
+        return new Set(values).size === values.length ||
+          { path: ["tokens"], message: "two tokens have the same value: each principal needs its own" }
+      })
+    ),
     "How clients authenticate the WebSocket upgrade."
   ),
   shutdownGraceMs: withDefault(
@@ -267,9 +316,14 @@ export const JwtSection = Schema.Struct({
     "HS256 key for session tokens: a string or {\"env\": \"NAME\"}. Default: a random key generated at each start."
   ),
   ttlSeconds: withDefault(
-    Schema.Int.pipe(Schema.between(10, 86_400)),
+    Schema.Int.pipe(Schema.between(1, 86_400)),
     900,
-    "Lifetime of a session token, in seconds. Default 900."
+    "Lifetime of a session token, in seconds; the client calls `Connect` again before it ends. Default 900."
+  ),
+  clockSkewSeconds: withDefault(
+    Schema.Int.pipe(Schema.between(0, 300)),
+    30,
+    "Tolerance of `exp` and `nbf` checks on session tokens, in seconds. Default 30."
   )
 })
 

@@ -1,18 +1,30 @@
-/** The handlers of `GatewayRpcs`: thin adapters from RPC requests to the run supervisor and session tokens. */
-import { Clock, Effect, Option } from "effect"
+/**
+ * The handlers of `GatewayRpcs`: thin adapters from RPC requests to the run supervisor and session tokens,
+ * together with the `SessionAuth` middleware they run behind (the principal of a request comes from it).
+ */
+import { Clock, Context, Effect, Option } from "effect"
 import { RunSupervisor } from "../Agents/RunSupervisor.js"
+import * as SessionAuthLive from "../Auth/SessionAuthLive.js"
 import { SessionTokens } from "../Auth/SessionTokens.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { ConnectionId } from "../Domain/Ids.js"
 import { GatewayStatus, PoolStatus, ProtocolVersion, ServerInfo, ThreadStatus } from "../Domain/ServerInfo.js"
 import { ThreadPool } from "../Pool/ThreadPool.js"
 import { Quota } from "../Quota/Quota.js"
+import type { QuotaLimits } from "../Quota/Quota.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
+import { CurrentPrincipal, SessionAuth } from "../Rpc/SessionAuth.js"
 import { version } from "../Version.js"
 import { RpcWebSocket } from "./RpcWebSocket.js"
 
-/** Builds the handlers once the listener knows its address (reported by `Status`). */
+/**
+ * Builds the handlers once the listener knows its address (reported by `Status`); the context also holds
+ * the `SessionAuth` implementation, which `RpcServer` looks up next to the handlers.
+ */
 export const makeHandlers = (listen: string) =>
+  Effect.zipWith(handlers(listen), SessionAuthLive.make, (context, auth) => Context.add(context, SessionAuth, auth))
+
+const handlers = (listen: string) =>
   GatewayRpcs.toHandlersContext(Effect.gen(function*() {
     const { config, file } = yield* GatewayConfig
     const supervisor = yield* RunSupervisor
@@ -21,6 +33,9 @@ export const makeHandlers = (listen: string) =>
     const pool = yield* ThreadPool
     const quota = yield* Quota
     const principalOf = (clientId: number) => sockets.connection(clientId)?.principal.name ?? "anonymous"
+    const quotaOverrides = new Map<string, Partial<QuotaLimits>>(
+      config.gateway.auth.tokens.map((token) => [token.name, token.quota ?? {}])
+    )
     const startedAt = yield* Clock.currentTimeMillis
 
     return GatewayRpcs.of({
@@ -41,13 +56,13 @@ export const makeHandlers = (listen: string) =>
           })
         }),
       // The quota slot is held by the request's scope: released when the stream ends, however it ends.
-      StartRun: (spec, { clientId }) => {
-        const principal = principalOf(clientId)
-        return Effect.zipRight(
-          quota.admit(principal),
-          Effect.map(supervisor.start(spec, { principal }), (run) => run.events)
-        )
-      },
+      StartRun: (spec) =>
+        Effect.gen(function*() {
+          const { name } = yield* CurrentPrincipal
+          yield* quota.admit(name, quotaOverrides.get(name))
+          const run = yield* supervisor.start(spec, { principal: name })
+          return run.events
+        }),
       CancelRun: ({ runId }) => supervisor.cancel(runId),
       Status: () =>
         Effect.gen(function*() {

@@ -46,9 +46,10 @@ export interface QuotaService {
    * (success, failure, interruption); the slot is released exactly once.
    *
    * When both limits are hit, the refusal names the one with the later `retryAfterMs`, so retrying then is not
-   * refused again by the same wait.
+   * refused again by the same wait. `limits` overrides the store's limits for this principal (per-token quotas
+   * of `gateway.auth.tokens`); callers pass the same overrides for the same principal.
    */
-  readonly admit: (principal: string) => Effect.Effect<void, QuotaExceeded, Scope.Scope>
+  readonly admit: (principal: string, limits?: Partial<QuotaLimits>) => Effect.Effect<void, QuotaExceeded, Scope.Scope>
   /** One principal's usage (zeros if it has none), or every principal the store currently holds. */
   readonly snapshot: {
     (principal: string): Effect.Effect<QuotaUsage>
@@ -138,15 +139,17 @@ export const make = (limits: QuotaLimits): Effect.Effect<QuotaService> =>
     }
 
     /** The refusal for `principal` at `now`, if any; otherwise records the start and takes a slot. */
-    const tryAdmit = (principal: string, now: number): QuotaExceeded | undefined => {
+    const tryAdmit = (principal: string, now: number, override: Partial<QuotaLimits>): QuotaExceeded | undefined => {
+      const maxConcurrentRuns = override.maxConcurrentRuns ?? limits.maxConcurrentRuns
+      const runsPerMinute = override.runsPerMinute ?? limits.runsPerMinute
       sweep(now)
       const state = principals.get(principal) ?? { active: 0, starts: new StartLog() }
       state.starts.expire(now)
       const oldest = state.starts.oldest
-      const rateWait = state.starts.size >= limits.runsPerMinute && oldest !== undefined
+      const rateWait = state.starts.size >= runsPerMinute && oldest !== undefined
         ? oldest + windowMs - now
         : undefined
-      const concurrencyWait = state.active >= limits.maxConcurrentRuns ? concurrencyRetryAfterMs : undefined
+      const concurrencyWait = state.active >= maxConcurrentRuns ? concurrencyRetryAfterMs : undefined
       if (rateWait !== undefined && (concurrencyWait === undefined || rateWait >= concurrencyWait)) {
         return new QuotaExceeded({ principal, limit: "runsPerMinute", retryAfterMs: rateWait })
       }
@@ -175,10 +178,10 @@ export const make = (limits: QuotaLimits): Effect.Effect<QuotaService> =>
       return { principal, activeRuns: state.active, startsInWindow: state.starts.size }
     }
 
-    const admit = Effect.fn("Quota.admit")(function*(principal: string) {
+    const admit = Effect.fn("Quota.admit")(function*(principal: string, override: Partial<QuotaLimits> = {}) {
       yield* Effect.acquireRelease(
         Effect.flatMap(nowMillis, (now) => {
-          const refusal = tryAdmit(principal, now)
+          const refusal = tryAdmit(principal, now, override)
           return refusal === undefined ? Effect.void : Effect.fail(refusal)
         }),
         () => Effect.map(nowMillis, (now) => release(principal, now))

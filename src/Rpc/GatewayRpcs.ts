@@ -1,6 +1,7 @@
 /**
  * The gateway's RPC contract, shared by the server, the typed client and (later) workers.
- * Client-safe: imports only wire types.
+ * Client-safe: imports only wire types. Every RPC but `Connect` (authenticated by the upgrade; it
+ * issues the session token) goes through `SessionAuth` and names the scope it needs.
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
@@ -9,13 +10,20 @@ import { RunId } from "../Domain/Ids.js"
 import { RunError, RunNotFound } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 import { ClientHello, GatewayStatus, ServerInfo } from "../Domain/ServerInfo.js"
+import { RequiredScope, SessionAuth } from "./SessionAuth.js"
 
 export class GatewayRpcs extends RpcGroup.make(
-  /** Opens a session: server info and the session token for later messages. */
+  /** Opens a session: server info and the session token for later messages. Call again to refresh the token. */
   Rpc.make("Connect", { payload: ClientHello, success: ServerInfo }),
   /** Starts a run and streams its events; the stream ends after `RunCompleted` or fails with a `RunError`. */
-  Rpc.make("StartRun", { payload: StartRun, success: AgentEvent, error: RunError, stream: true }),
+  Rpc.make("StartRun", { payload: StartRun, success: AgentEvent, error: RunError, stream: true })
+    .middleware(SessionAuth)
+    .annotate(RequiredScope, "runs:write"),
   /** Cancels an active run; its stream fails with `RunCancelled`. */
-  Rpc.make("CancelRun", { payload: { runId: RunId }, success: Schema.Void, error: RunNotFound }),
+  Rpc.make("CancelRun", { payload: { runId: RunId }, success: Schema.Void, error: RunNotFound })
+    .middleware(SessionAuth)
+    .annotate(RequiredScope, "runs:write"),
   Rpc.make("Status", { payload: {}, success: GatewayStatus })
+    .middleware(SessionAuth)
+    .annotate(RequiredScope, "runs:read")
 ) {}
