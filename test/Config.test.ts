@@ -114,6 +114,8 @@ describe("Config", () => {
             handshakeTimeoutMs: 10000
           })
           expect(config.security.jwt.ttlSeconds).toBe(900)
+          expect(config.security.jwt.clockSkewSeconds).toBe(30)
+          expect(config.gateway.auth.tokens).toEqual([])
           expect(config.models.default).toBeUndefined()
           expect(defaultModelOf(config)).toBe("mock/mock-1")
           expect(config.models.providers.mock.model).toBe("mock-1")
@@ -329,6 +331,37 @@ describe("Config", () => {
         expect(Either.isLeft(result) && result.left.issues).toEqual([
           { path: "acp.defaultAgent", message: `defaultAgent "subagent" must be one of allowedAgents ("codex")` }
         ])
+      })
+
+      it("named tokens: names and values are unique, \"default\" is the name of gateway.auth.token", () => {
+        const ok = decodeConfig({
+          gateway: {
+            auth: {
+              token: "t0",
+              tokens: [{ name: "ci", token: "t1", scopes: ["runs:read"], quota: { maxConcurrentRuns: 2 } }]
+            }
+          }
+        }, "f.json")
+        expect(Either.map(ok, (config) => config.gateway.auth.tokens.map((token) => [token.name, token.scopes])))
+          .toEqual(Either.right([["ci", ["runs:read"]]]))
+        const issuesOf = (auth: Record<string, unknown>) => {
+          const result = decodeConfig({ gateway: { auth } }, "f.json")
+          return Either.isLeft(result) ? result.left.issues : []
+        }
+        expect(issuesOf({ token: "t0", tokens: [{ name: "default", token: "t1", scopes: [] }] })).toEqual([
+          {
+            path: "gateway.auth.tokens",
+            message: "token name \"default\" is used twice (\"default\" is the name of `token`)"
+          }
+        ])
+        expect(issuesOf({ tokens: [{ name: "a", token: "t1", scopes: [] }, { name: "a", token: "t2", scopes: [] }] }))
+          .toEqual([{ path: "gateway.auth.tokens", message: "token name \"a\" is used twice" }])
+        expect(issuesOf({ tokens: [{ name: "a", token: "t1", scopes: [] }, { name: "b", token: "t1", scopes: [] }] }))
+          .toEqual([
+            { path: "gateway.auth.tokens", message: "two tokens have the same value: each principal needs its own" }
+          ])
+        expect(issuesOf({ tokens: [{ name: "a", token: "t1", scopes: ["root"] }] }).map((issue) => issue.path))
+          .toEqual(["gateway.auth.tokens[0].scopes[0]"])
       })
 
       it("models.default must name a configured provider", () => {

@@ -74,6 +74,41 @@ describe("GatewayAuth", () => {
       expect(auth.checkHandshake({})._tag).toBe("Accepted")
     }))
 
+  it.effect("named tokens are principals with their own scopes; gateway.auth.token is \"default\" with all", () =>
+    Effect.gen(function*() {
+      const tokenFile = tempFile("gateway.token")
+      const auth = yield* makeAuth({
+        gateway: {
+          auth: {
+            token: "default-token",
+            tokenFile,
+            tokens: [{ name: "reader", token: "reader-token", scopes: ["runs:read"] }]
+          }
+        }
+      })
+      const principalOf = (token: string) => {
+        const verdict = auth.checkHandshake({ authorization: `Bearer ${token}` })
+        return verdict._tag === "Accepted" ? [verdict.principal.name, verdict.principal.scopes] : verdict.reason
+      }
+      expect(principalOf("reader-token")).toEqual(["reader", ["runs:read"]])
+      expect(principalOf("default-token")).toEqual(["default", ["runs:write", "runs:read", "admin"]])
+      expect(principalOf("reader-token-x")).toBe("invalid bearer token")
+      expect(fs.existsSync(tokenFile)).toBe(false)
+    }))
+
+  it.effect("with named tokens only, nothing is generated and a non-loopback bind is allowed", () =>
+    Effect.gen(function*() {
+      const tokenFile = tempFile("gateway.token")
+      const auth = yield* makeAuth({
+        gateway: {
+          bind: "0.0.0.0",
+          auth: { tokenFile, tokens: [{ name: "ci", token: "ci-token", scopes: ["admin"] }] }
+        }
+      })
+      expect(fs.existsSync(tokenFile)).toBe(false)
+      expect(auth.checkHandshake({ authorization: "Bearer ci-token" })._tag).toBe("Accepted")
+    }))
+
   it("knows loopback addresses", () => {
     expect(["127.0.0.1", "127.1.2.3", "::1", "localhost"].every(isLoopbackAddress)).toBe(true)
     expect(["0.0.0.0", "192.168.1.2", "::", "example.com"].some(isLoopbackAddress)).toBe(false)
@@ -100,17 +135,17 @@ describe("SessionTokens", () => {
           Layer.provide(GatewayConfig.layerTest({ security: { jwt: { secret: "k".repeat(32), ttlSeconds: 60 } } }))
         )
       )
-      const issued = yield* sessions.issue({ sid: "7", sub: "gateway-token" })
+      const issued = yield* sessions.issue({ sid: "7", sub: "default" })
       const { payload, protectedHeader } = yield* Effect.promise(() =>
         jwtVerify(issued.token, new TextEncoder().encode("k".repeat(32)), { algorithms: ["HS256"], currentDate: new Date(0) })
       )
       expect(protectedHeader.alg).toBe("HS256")
-      expect(payload).toMatchObject({ sid: "7", sub: "gateway-token" })
+      expect(payload).toMatchObject({ sid: "7", sub: "default", iss: "openclaw-gateway", aud: sessions.audience })
       // TestClock: issued at time 0, valid for the configured 60 s
       expect(payload.iat).toBe(0)
       expect(payload.exp).toBe(60)
       expect(issued.expiresAt).toBe(60_000)
-      const other = yield* sessions.issue({ sid: "7", sub: "gateway-token" })
+      const other = yield* sessions.issue({ sid: "7", sub: "default" })
       expect(decodeJwt(other.token).jti).not.toBe(payload.jti)
     }))
 })

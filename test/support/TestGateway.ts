@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { GatewayLive, configLayer } from "../../src/Gateway/GatewayMain.js"
+import { SessionTokens } from "../../src/Auth/SessionTokens.js"
 import { GatewayServer } from "../../src/Gateway/GatewayServer.js"
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
@@ -53,9 +54,12 @@ export interface TestGateway {
   readonly dir: string
   readonly configFile: string
   readonly tokenFile: string
+  /** The generated token ("" when the config names its tokens). */
   readonly token: string
   readonly port: number
   readonly url: string
+  /** The gateway's own session tokens service (the same instance its handlers use), to revoke sessions. */
+  readonly sessions: SessionTokens
 }
 
 /** The real gateway layers (config file, loader, supervisor, listener) in-process, stopped with the scope. */
@@ -64,16 +68,18 @@ export const startInProcessGateway = (patch: Json = {}) =>
     const dir = yield* scopedTempDir("openclaw-gateway-")
     const configFile = writeJsonFile(dir, "openclaw.json", testConfig(dir, patch))
     const config = configLayer({ config: Option.some(configFile), port: Option.none(), bind: Option.none() })
-    const context = yield* Layer.build(GatewayLive.pipe(Layer.provide(config)))
+    // Layers are memoised by reference: this SessionTokens is the one GatewayServer depends on.
+    const context = yield* Layer.build(Layer.merge(GatewayLive, SessionTokens.Default).pipe(Layer.provide(config)))
     const server = yield* Effect.provide(GatewayServer, context)
     const tokenFile = path.join(dir, "gateway.token")
     const gateway: TestGateway = {
       dir,
       configFile,
       tokenFile,
-      token: fs.readFileSync(tokenFile, "utf8").trim(),
+      token: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, "utf8").trim() : "",
       port: server.address.port,
-      url: `ws://127.0.0.1:${server.address.port}`
+      url: `ws://127.0.0.1:${server.address.port}`,
+      sessions: yield* Effect.provide(SessionTokens, context)
     }
     return gateway
   })
