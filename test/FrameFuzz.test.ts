@@ -1,7 +1,7 @@
 /**
  * Generated hostile frames against a live gateway (bounded in count): random JSON, frames of the right tags with
  * wrong shapes, odd ids and headers, deep nesting, batches. After each batch the same connection must still answer
- * a well-formed request, and every bad request that had a readable id got an answer for that id.
+ * a well-formed request (the gateway neither closes it nor stops answering).
  */
 import { Effect, FastCheck } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -46,9 +46,16 @@ const hostileFrame: FastCheck.Arbitrary<unknown> = FastCheck.oneof(
       })
     )
   }, { requiredKeys: ["_tag"] }),
-  // Deep nesting, which a naive recursive parser could choke on.
-  FastCheck.integer({ min: 100, max: 5000 }).map((depth) => JSON.parse("[".repeat(depth) + "]".repeat(depth)))
+  // Deep nesting, which a naive recursive parser could choke on: sent as raw text (see `encode`).
+  FastCheck.integer({ min: 100, max: 5000 }).map((depth) => new NestedText("[".repeat(depth) + "]".repeat(depth)))
 )
+
+/** A frame already written as text (too deep for this side's `JSON.stringify`). */
+class NestedText {
+  constructor(readonly text: string) {}
+}
+
+const encode = (frame: unknown): string => frame instanceof NestedText ? frame.text : JSON.stringify(frame)
 
 describe("fuzzed frames", () => {
   it("every generated frame gets its defined answer and the connection keeps serving", async () => {
@@ -87,7 +94,7 @@ describe("fuzzed frames", () => {
       for (const frame of batch) {
         // Eof ends the client's side of the protocol by design: not a hostile frame.
         if (typeof frame === "object" && frame !== null && "_tag" in frame && frame._tag === "Eof") continue
-        ws.send(JSON.stringify(frame))
+        ws.send(encode(frame))
       }
       const id = String(probe++)
       ws.send(JSON.stringify({

@@ -10,6 +10,7 @@ import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessag
 import { Clock, Effect, FiberSet, Mailbox, Queue, Schedule } from "effect"
 import type { WebSocket } from "ws"
 import type { Principal } from "../Auth/GatewayAuth.js"
+import { SessionTokens } from "../Auth/SessionTokens.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
 import { parseMessage } from "./ClientFrame.js"
@@ -51,6 +52,7 @@ const protocolError = (message: string) => ({ _tag: "ProtocolError", name: "Prot
 export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWebSocket", {
   scoped: Effect.gen(function*() {
     const { config } = yield* GatewayConfig
+    const sessions = yield* SessionTokens
     const limits = config.security.websocket
     const knownTags: ReadonlySet<string> = new Set(GatewayRpcs.requests.keys())
     const connections = new Map<number, Connection>()
@@ -79,7 +81,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
       } catch (cause) {
         text = JSON.stringify(defectFrame(`cannot encode response: ${String(cause)}`))
       }
-      if (connection.ws.bufferedAmount + text.length > limits.maxBufferedBytes) {
+      if (connection.ws.bufferedAmount > limits.maxBufferedBytes) {
         // The client does not read: disconnect it rather than grow the gateway's memory.
         closeWith(connection, CloseCode.policyViolation, "slow consumer: outbound buffer full")
         return
@@ -221,6 +223,8 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
               yield* Effect.logDebug(`connection ${info.id} closed (${code})`)
               yield* inboxFiber.interruptAsFork(inboxFiber.id())
               yield* Queue.shutdown(connection.inbox)
+              // The connection's session tokens die with it.
+              yield* sessions.revokeConnection(String(info.id))
               yield* disconnects.offer(info.id)
             })
           )
@@ -259,5 +263,6 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
       idle: Effect.sync(() => [...connections.values()].every((connection) => connection.active.size === 0)),
       closeAll
     } as const
-  })
+  }),
+  dependencies: [SessionTokens.Default]
 }) {}
