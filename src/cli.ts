@@ -87,7 +87,8 @@ const clientSettings = (flags: ClientFlags) =>
     const { bind, port } = config.gateway
     // A gateway on a wildcard address is reached over loopback; port 0 is unknowable, so the default applies.
     const host = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind.includes(":") ? `[${bind}]` : bind
-    const urlFromConfig = Option.isSome(file) && port !== 0 ? `ws://${host}:${port}` : undefined
+    const scheme = config.gateway.tls === undefined ? "ws" : "wss"
+    const urlFromConfig = Option.isSome(file) && port !== 0 ? `${scheme}://${host}:${port}` : undefined
     const settings: GatewayClientOptions = {
       url: Option.getOrUndefined(flags.url) ?? (Option.isSome(urlFromEnv) ? undefined : urlFromConfig),
       token: Option.getOrUndefined(flags.token),

@@ -95,6 +95,8 @@ export interface GatewayClientOptions {
   readonly openTimeout?: Duration.DurationInput | undefined
   /** Client name sent with `Connect`, for the gateway's logs. */
   readonly clientName?: string | undefined
+  /** For `wss://`: a PEM CA certificate to trust besides the system's (certificates are always verified). */
+  readonly ca?: string | Buffer | undefined
 }
 
 /** What `startRun` takes: the `StartRun` payload, `mode` optional (default "thread-bound"). */
@@ -203,7 +205,7 @@ export const make = Effect.fnUntraced(function*(options: GatewayClientOptions = 
   })
 
   const socket = yield* Socket.makeWebSocket(url, { openTimeout: options.openTimeout ?? Duration.seconds(10) }).pipe(
-    Effect.provideService(Socket.WebSocketConstructor, headerWebSocketConstructor(headers))
+    Effect.provideService(Socket.WebSocketConstructor, headerWebSocketConstructor(headers, { ca: options.ca }))
   )
   const protocol = yield* RpcClient.makeProtocolSocket().pipe(
     Effect.provideService(Socket.Socket, socket),

@@ -86,9 +86,19 @@ export class HeaderWebSocket extends EventTarget implements DomWebSocket {
   private readonly ws: WsWebSocket
   private refused: { status: number; detail: string | undefined } | undefined
 
-  constructor(url: string, protocols: string | Array<string> | undefined, headers: Readonly<Record<string, string>>) {
+  constructor(
+    url: string,
+    protocols: string | Array<string> | undefined,
+    headers: Readonly<Record<string, string>>,
+    tls: TlsOptions = {}
+  ) {
     super()
-    this.ws = new WsWebSocket(url, protocols ?? [], { headers: { ...headers }, perMessageDeflate: false })
+    // wss:// verifies the gateway's certificate (Node's default); `ca` adds a private CA to trust.
+    this.ws = new WsWebSocket(url, protocols ?? [], {
+      headers: { ...headers },
+      perMessageDeflate: false,
+      ...(tls.ca === undefined ? {} : { ca: tls.ca })
+    })
     this.ws.on("unexpected-response", (_request: http.ClientRequest, response: http.IncomingMessage) =>
       this.onRefused(response)
     )
@@ -167,6 +177,12 @@ export class HeaderWebSocket extends EventTarget implements DomWebSocket {
   }
 }
 
+/** TLS settings of `wss://` connections. */
+export interface TlsOptions {
+  /** PEM certificate(s) of a CA to trust besides the system's (a self-signed gateway's certificate). */
+  readonly ca?: string | Buffer | undefined
+}
+
 /** A constructor for `Socket.WebSocketConstructor` that sends `headers` on every upgrade. */
-export const headerWebSocketConstructor = (headers: Readonly<Record<string, string>>) =>
-(url: string, protocols?: string | Array<string>): DomWebSocket => new HeaderWebSocket(url, protocols, headers)
+export const headerWebSocketConstructor = (headers: Readonly<Record<string, string>>, tls: TlsOptions = {}) =>
+(url: string, protocols?: string | Array<string>): DomWebSocket => new HeaderWebSocket(url, protocols, headers, tls)

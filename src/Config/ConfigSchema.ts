@@ -116,6 +116,13 @@ export const GatewaySection = Schema.Struct({
     ),
     "How clients authenticate the WebSocket upgrade."
   ),
+  tls: optional(
+    Schema.Struct({
+      cert: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "PEM certificate (chain) file." }),
+      key: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "PEM private key file." })
+    }),
+    "Serve wss:// and https:// with this certificate and key (files, PEM). Default: plain ws:// and http://."
+  ),
   shutdownGraceMs: withDefault(
     Millis,
     5000,

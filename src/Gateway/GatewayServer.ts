@@ -8,7 +8,9 @@ import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcServer } from "@effect/rpc"
 import { Effect, Runtime, Schedule } from "effect"
+import * as fs from "node:fs"
 import * as http from "node:http"
+import * as https from "node:https"
 import type { Duplex } from "node:stream"
 import { WebSocketServer } from "ws"
 import { RunSupervisor } from "../Agents/RunSupervisor.js"
@@ -63,7 +65,20 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
     let closing = false
 
     const limits = config.security.websocket
-    const server = http.createServer({ headersTimeout: limits.handshakeTimeoutMs })
+    const tls = config.gateway.tls
+    const server = tls === undefined
+      ? http.createServer({ headersTimeout: limits.handshakeTimeoutMs })
+      : https.createServer({
+        headersTimeout: limits.handshakeTimeoutMs,
+        ...(yield* Effect.try({
+          try: () => ({ cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) }),
+          catch: (error) =>
+            new GatewayStartupError({
+              reason: `cannot read gateway.tls: ${error instanceof Error ? error.message : String(error)}`
+            })
+        }))
+      })
+    const scheme = tls === undefined ? "ws" : "wss"
     // A new connection must send its first request (an upgrade included) within the handshake timeout: Node's own
     // header timeout only starts with the first byte, so a client that connects and says nothing is cut here.
     const silentDeadlines = new WeakMap<Duplex, ReturnType<typeof setTimeout>>()
@@ -149,7 +164,7 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
       })
     })
 
-    yield* Effect.logInfo(`openclaw gateway ${version} listening on ws://${hostForUrl}:${address.port}`)
+    yield* Effect.logInfo(`openclaw gateway ${version} listening on ${scheme}://${hostForUrl}:${address.port}`)
 
     // Graceful shutdown, first of this service's finalizers to run (added last).
     yield* Effect.addFinalizer(() =>
@@ -167,7 +182,7 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
       })
     )
 
-    return { address, url: `ws://${hostForUrl}:${address.port}` } as const
+    return { address, url: `${scheme}://${hostForUrl}:${address.port}` } as const
   }),
   dependencies: [RpcWebSocket.Default, GatewayAuth.Default, SessionTokens.Default]
 }) {}
