@@ -204,6 +204,7 @@ describe("slow consumers", () => {
   })
 
   it("a client that stops reading is disconnected instead of growing the gateway's memory", async () => {
+    const rssBefore = process.memoryUsage().rss
     const client = await open(gateway(), {}, "?ack=auto")
     await client.connect()
     for (let i = 1; i <= 12; i++) client.request(String(i), "StartRun", { prompt: "flood me", mode: "inline" })
@@ -219,6 +220,8 @@ describe("slow consumers", () => {
       if (attempt > 100) throw new Error("the slow consumer was never disconnected")
       await new Promise((done) => setTimeout(done, 50))
     }
+    // The runs would have produced ~24 MB for this client; the gateway (this process) held far less of it.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 1024 * 1024)
     client.ws.resume()
     expect([1008, 1006]).toContain(await client.closed)
     watcher.ws.close()

@@ -359,6 +359,40 @@ describe("WebSocket transport", () => {
     client.close()
   })
 
+  it("refuses a second request with an id still in flight, and the first one is untouched", async () => {
+    const slow = await startGateway("duplicate", {
+      models: { providers: { mock: { tokenDelayMs: 5, reply: Array.from({ length: 40 }, (_, i) => `w${i}`).join(" ") } } }
+    })
+    const client = await RawClient.connect(slow)
+    client.request("20", "StartRun", { prompt: "go" })
+    const collected = client.collect("20")
+    client.request("20", "Status")
+    expect(String(field(await client.next((m) => m._tag === "Defect"), "defect", "message")))
+      .toMatch(/request id 20 is already in use/)
+    const { exit, values } = await collected
+    expect(field(exit, "_tag")).toBe("Success")
+    expect(values.at(-1)?._tag).toBe("RunCompleted")
+    client.close()
+    await slow.stop()
+  })
+
+  it("reassembles a message sent as fragmented frames", async () => {
+    const client = await RawClient.connect(gateway)
+    const text = JSON.stringify({
+      _tag: "Request",
+      id: "30",
+      tag: "Status",
+      payload: {},
+      headers: [["authorization", `Bearer ${client.sessionToken}`]]
+    })
+    const third = Math.ceil(text.length / 3)
+    client.ws.send(text.slice(0, third), { fin: false })
+    client.ws.send(text.slice(third, 2 * third), { fin: false })
+    client.ws.send(text.slice(2 * third), { fin: true })
+    expect(field(await client.next((m) => m.requestId === "30"), "exit", "_tag")).toBe("Success")
+    client.close()
+  })
+
   it("closes a connection that sends an oversize frame with 1009 while another keeps streaming", async () => {
     const slow = await startGateway("oversize", {
       acp: { codex: { maxMessageSize: "16KB" } },
