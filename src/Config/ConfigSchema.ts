@@ -6,6 +6,7 @@
  * that editors use (see `ConfigJsonSchema`), so the docs live in one place.
  */
 import { identity, Redacted, Schema } from "effect"
+import * as crypto from "node:crypto"
 import * as os from "node:os"
 import { Scope } from "../Domain/Principal.js"
 import { ByteSize } from "./ByteSize.js"
@@ -317,6 +318,85 @@ export const WebSocketSecuritySection = Schema.Struct({
   )
 })
 
+/** Asymmetric JWS algorithms an external issuer may use: never `none`, never a shared-secret `HS*`. */
+export const IssuerAlgorithm = Schema.Literal(
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA"
+)
+export type IssuerAlgorithm = typeof IssuerAlgorithm.Type
+
+const isLoopbackHost = (host: string): boolean =>
+  host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+
+/** An identity provider whose JWTs are accepted as the Bearer credential of the WebSocket upgrade. */
+export const ExternalIssuer = Schema.Struct({
+  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({
+    description: "Short name of the issuer (letters, digits, `.`, `_`, `-`); its principals are `<name>:<sub>`."
+  }),
+  issuer: Schema.String.pipe(Schema.minLength(1)).annotations({
+    description: "The `iss` a token must carry, exactly (e.g. \"https://login.example.com/\")."
+  }),
+  audience: Schema.String.pipe(Schema.minLength(1)).annotations({
+    description: "The `aud` a token must carry (one of its audiences)."
+  }),
+  jwksUrl: optional(
+    Schema.String.pipe(
+      Schema.filter((value) => {
+        if (!URL.canParse(value)) return "not a URL"
+        const url = new URL(value)
+        return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname)) ||
+          "must be https:// (plain http:// only on loopback)"
+      })
+    ),
+    "URL of the issuer's JWKS (fetched on demand, cached). Exactly one of `jwksUrl` and `publicKey`."
+  ),
+  publicKey: optional(
+    Schema.String.pipe(
+      Schema.filter((pem) => {
+        try {
+          const key = crypto.createPublicKey({ key: pem, format: "pem" })
+          return key.type === "public" || "not a public key"
+        } catch {
+          return "not a PEM public key (-----BEGIN PUBLIC KEY-----, SPKI)"
+        }
+      })
+    ),
+    "The issuer's public key, PEM (SPKI). Exactly one of `jwksUrl` and `publicKey`."
+  ),
+  jwksTimeoutMs: withDefault(
+    Schema.Int.pipe(Schema.between(100, 60_000)),
+    5000,
+    "Timeout of a JWKS fetch, in ms; an upgrade waiting on it is refused when it passes. Default 5000."
+  ),
+  algorithms: withDefault(
+    Schema.NonEmptyArray(IssuerAlgorithm),
+    ["RS256"],
+    "Algorithms a token of this issuer may be signed with (asymmetric only). Default [\"RS256\"]."
+  ),
+  scopes: Schema.Array(Scope).annotations({
+    description: "The most a token of this issuer may get: its scope claim is intersected with this list."
+  }),
+  scopeClaim: withDefault(
+    Schema.String.pipe(Schema.minLength(1)),
+    "scope",
+    "Claim holding the token's scopes: a space-separated string or an array of strings. Default \"scope\"."
+  )
+}).pipe(
+  Schema.filter((issuer) =>
+    (issuer.jwksUrl === undefined) !== (issuer.publicKey === undefined) ||
+    { path: ["jwksUrl"], message: "set exactly one of jwksUrl and publicKey" }
+  )
+)
+export type ExternalIssuer = typeof ExternalIssuer.Type
+
 export const JwtSection = Schema.Struct({
   secret: optional(
     Secret,
@@ -330,7 +410,25 @@ export const JwtSection = Schema.Struct({
   clockSkewSeconds: withDefault(
     Schema.Int.pipe(Schema.between(0, 300)),
     30,
-    "Tolerance of `exp` and `nbf` checks on session tokens, in seconds. Default 30."
+    "Tolerance of `exp` and `nbf` checks on session tokens and external issuers' tokens, in seconds. Default 30."
+  ),
+  issuers: withDefault(
+    Schema.Array(ExternalIssuer).pipe(
+      Schema.filter((issuers) => {
+        const names = issuers.map((issuer) => issuer.name)
+        const name = names.find((value, index) => names.indexOf(value) !== index)
+        if (name !== undefined) {
+          return { path: [names.lastIndexOf(name)], message: `issuer name "${name}" is used twice` }
+        }
+        const values = issuers.map((issuer) => issuer.issuer)
+        const iss = values.find((value, index) => values.indexOf(value) !== index)
+        return iss === undefined ||
+          { path: [values.lastIndexOf(iss)], message: `issuer "${iss}" is configured twice: each iss needs one entry` }
+      })
+    ),
+    [],
+    "Identity providers whose JWTs are accepted as the upgrade's Bearer credential instead of a gateway token. " +
+      "Default none."
   )
 })
 
