@@ -25,12 +25,12 @@ describe("GatewayAuth", () => {
       expect(token.length).toBeGreaterThanOrEqual(40)
       expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600)
       expect(fs.statSync(path.dirname(tokenFile)).isDirectory()).toBe(true)
-      expect(auth.checkHandshake({ authorization: `Bearer ${token}` })._tag).toBe("Accepted")
-      expect(auth.checkHandshake({ authorization: "Bearer nope" })).toEqual({
+      expect((yield* auth.checkHandshake({ authorization: `Bearer ${token}` }))._tag).toBe("Accepted")
+      expect(yield* auth.checkHandshake({ authorization: "Bearer nope" })).toEqual({
         _tag: "Rejected",
         reason: "invalid bearer token"
       })
-      expect(auth.checkHandshake({})).toEqual({ _tag: "Rejected", reason: "missing bearer token" })
+      expect(yield* auth.checkHandshake({})).toEqual({ _tag: "Rejected", reason: "missing bearer token" })
     }))
 
   it.effect("a new start rotates the generated token: the old one is refused", () =>
@@ -40,7 +40,7 @@ describe("GatewayAuth", () => {
       const first = fs.readFileSync(tokenFile, "utf8").trim()
       const second = yield* makeAuth({ gateway: { auth: { tokenFile } } })
       expect(fs.readFileSync(tokenFile, "utf8").trim()).not.toBe(first)
-      expect(second.checkHandshake({ authorization: `Bearer ${first}` })._tag).toBe("Rejected")
+      expect((yield* second.checkHandshake({ authorization: `Bearer ${first}` }))._tag).toBe("Rejected")
     }))
 
   it.effect("a configured token is used as is and no file is written", () =>
@@ -48,9 +48,10 @@ describe("GatewayAuth", () => {
       const tokenFile = tempFile("gateway.token")
       const auth = yield* makeAuth({ gateway: { bind: "0.0.0.0", auth: { token: "s3cret-token", tokenFile } } })
       expect(fs.existsSync(tokenFile)).toBe(false)
-      expect(auth.checkHandshake({ authorization: "Bearer s3cret-token" })._tag).toBe("Accepted")
-      expect(auth.checkHandshake({ "sec-websocket-protocol": "openclaw, bearer.s3cret-token" })._tag).toBe("Accepted")
-      expect(auth.checkHandshake({ authorization: "Bearer s3cret-token-but-longer" })._tag).toBe("Rejected")
+      expect((yield* auth.checkHandshake({ authorization: "Bearer s3cret-token" }))._tag).toBe("Accepted")
+      const subprotocol = yield* auth.checkHandshake({ "sec-websocket-protocol": "openclaw, bearer.s3cret-token" })
+      expect(subprotocol._tag).toBe("Accepted")
+      expect((yield* auth.checkHandshake({ authorization: "Bearer s3cret-token-but-longer" }))._tag).toBe("Rejected")
     }))
 
   it.effect("refuses to start on a non-loopback address without a token", () =>
@@ -71,7 +72,7 @@ describe("GatewayAuth", () => {
   it.effect("with authentication disabled on loopback, everyone is accepted", () =>
     Effect.gen(function*() {
       const auth = yield* makeAuth({ security: { websocket: { enabled: false } } })
-      expect(auth.checkHandshake({})._tag).toBe("Accepted")
+      expect((yield* auth.checkHandshake({}))._tag).toBe("Accepted")
     }))
 
   it.effect("named tokens are principals with their own scopes; gateway.auth.token is \"default\" with all", () =>
@@ -86,13 +87,14 @@ describe("GatewayAuth", () => {
           }
         }
       })
-      const principalOf = (token: string) => {
-        const verdict = auth.checkHandshake({ authorization: `Bearer ${token}` })
-        return verdict._tag === "Accepted" ? [verdict.principal.name, verdict.principal.scopes] : verdict.reason
-      }
-      expect(principalOf("reader-token")).toEqual(["reader", ["runs:read"]])
-      expect(principalOf("default-token")).toEqual(["default", ["runs:write", "runs:read", "admin"]])
-      expect(principalOf("reader-token-x")).toBe("invalid bearer token")
+      const principalOf = (token: string) =>
+        Effect.map(
+          auth.checkHandshake({ authorization: `Bearer ${token}` }),
+          (verdict) => verdict._tag === "Accepted" ? [verdict.principal.name, verdict.principal.scopes] : verdict.reason
+        )
+      expect(yield* principalOf("reader-token")).toEqual(["reader", ["runs:read"]])
+      expect(yield* principalOf("default-token")).toEqual(["default", ["runs:write", "runs:read", "admin"]])
+      expect(yield* principalOf("reader-token-x")).toBe("invalid bearer token")
       expect(fs.existsSync(tokenFile)).toBe(false)
     }))
 
@@ -106,7 +108,7 @@ describe("GatewayAuth", () => {
         }
       })
       expect(fs.existsSync(tokenFile)).toBe(false)
-      expect(auth.checkHandshake({ authorization: "Bearer ci-token" })._tag).toBe("Accepted")
+      expect((yield* auth.checkHandshake({ authorization: "Bearer ci-token" }))._tag).toBe("Accepted")
     }))
 
   it("knows loopback addresses", () => {

@@ -1,6 +1,7 @@
 /**
  * Handshake authentication: decides at start which Bearer token the gateway accepts (configured,
- * or generated and written to the token file on loopback) and checks each upgrade request.
+ * or generated and written to the token file on loopback, or an external issuer's JWT) and checks
+ * each upgrade request.
  */
 import { Effect, Redacted, Schema } from "effect"
 import type * as http from "node:http"
@@ -8,6 +9,7 @@ import * as net from "node:net"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { AllScopes, Principal } from "../Domain/Principal.js"
 import { generateToken, presentedToken, tokenMatches } from "./BearerToken.js"
+import * as ExternalIssuers from "./ExternalIssuers.js"
 import { defaultTokenFile, writeTokenFile } from "./TokenFile.js"
 
 /** The gateway refuses to start with an unsafe or unusable configuration. */
@@ -32,6 +34,9 @@ export type HandshakeResult =
   | { readonly _tag: "Accepted"; readonly principal: Principal }
   | { readonly _tag: "Rejected"; readonly reason: string }
 
+const accepted = (principal: Principal): HandshakeResult => ({ _tag: "Accepted", principal })
+const rejected = (reason: string): HandshakeResult => ({ _tag: "Rejected", reason })
+
 export const isLoopbackAddress = (host: string): boolean => {
   if (host === "localhost") return true
   if (net.isIPv4(host)) return host.startsWith("127.")
@@ -51,6 +56,10 @@ export class GatewayAuth extends Effect.Service<GatewayAuth>()("openclaw/Gateway
           "an unauthenticated gateway may only listen on loopback"
       })
     }
+    const issuers = ExternalIssuers.make(
+      settings.enabled ? config.security.jwt.issuers : [],
+      config.security.jwt.clockSkewSeconds
+    )
     const credentials: Array<Credential> = []
     const defaultPrincipal = new Principal({ name: "default", scopes: AllScopes })
     if (settings.enabled) {
@@ -59,8 +68,8 @@ export class GatewayAuth extends Effect.Service<GatewayAuth>()("openclaw/Gateway
       }
       if (config.gateway.auth.token !== undefined) {
         credentials.push({ principal: defaultPrincipal, token: config.gateway.auth.token })
-      } else if (credentials.length > 0) {
-        // Named tokens only: nothing to generate.
+      } else if (credentials.length > 0 || issuers.configured) {
+        // Named tokens or external issuers only: nothing to generate.
       } else if (!loopback) {
         return yield* new GatewayStartupError({
           reason: `gateway.bind is ${config.gateway.bind} (not loopback) and no gateway.auth.token is configured: ` +
@@ -77,25 +86,32 @@ export class GatewayAuth extends Effect.Service<GatewayAuth>()("openclaw/Gateway
     }
 
     const anonymous = new Principal({ name: "anonymous", scopes: AllScopes })
+    const authenticates = credentials.length > 0 || issuers.configured
 
     /**
-     * Checks an upgrade request; pure and synchronous so the listener can answer 401 before upgrading.
-     * Compares the presented token with every credential (constant time each, no early exit), so the
-     * time taken says nothing about which one matched or how close a guess came.
+     * Checks an upgrade request. Compares the presented token with every gateway credential first (constant
+     * time each, no early exit), so the time taken says nothing about which one matched or how close a guess
+     * came; only a token matching none of them and naming a configured issuer (`iss`) is verified as that
+     * issuer's JWT, which may fetch its key set (hence an Effect). Never fails: a refusal is a `Rejected`.
      */
-    const checkHandshake = (headers: http.IncomingHttpHeaders): HandshakeResult => {
-      if (credentials.length === 0) return { _tag: "Accepted", principal: anonymous }
+    const checkHandshake = Effect.fn("GatewayAuth.checkHandshake")(function*(headers: http.IncomingHttpHeaders) {
+      if (!authenticates) return accepted(anonymous)
       const presented = presentedToken(headers)
-      if (presented === undefined) return { _tag: "Rejected", reason: "missing bearer token" }
+      if (presented === undefined) return rejected("missing bearer token")
       let matched: Principal | undefined
       for (const credential of credentials) {
         if (tokenMatches(presented, credential.token) && matched === undefined) matched = credential.principal
       }
-      return matched === undefined
-        ? { _tag: "Rejected", reason: "invalid bearer token" }
-        : { _tag: "Accepted", principal: matched }
-    }
+      if (matched !== undefined) return accepted(matched)
+      const issuer = issuers.issuerOf(presented)
+      if (issuer === undefined) return rejected("invalid bearer token")
+      return yield* issuers.verify(issuer, presented).pipe(
+        Effect.map(accepted),
+        Effect.catchTag("IssuerTokenRejected", (error) =>
+          Effect.as(Effect.logInfo(`upgrade refused: ${error.message}`), rejected(error.message)))
+      )
+    })
 
-    return { checkHandshake, tokenFile, authenticates: credentials.length > 0 } as const
+    return { checkHandshake, tokenFile, authenticates } as const
   })
 }) {}

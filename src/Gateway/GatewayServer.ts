@@ -7,7 +7,7 @@
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcServer } from "@effect/rpc"
-import { Effect, Runtime, Schedule } from "effect"
+import { Effect, Exit, Runtime, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -61,7 +61,9 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
     const auth = yield* GatewayAuth
     const sockets = yield* RpcWebSocket
     const supervisor = yield* RunSupervisor
-    const runSync = Runtime.runSync(yield* Effect.runtime<never>())
+    const runtime = yield* Effect.runtime<never>()
+    const runSync = Runtime.runSync(runtime)
+    const runCallback = Runtime.runCallback(runtime)
     let closing = false
 
     const limits = config.security.websocket
@@ -151,16 +153,24 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
       if (origin !== undefined && !allowedOrigins.has(origin)) {
         return refuseUpgrade(socket, 403, `origin ${origin} is not in security.websocket.allowedOrigins`)
       }
-      const verdict = auth.checkHandshake(request.headers)
-      if (verdict._tag === "Rejected") {
-        return refuseUpgrade(socket, 401, verdict.reason, ["WWW-Authenticate: Bearer realm=\"openclaw\""])
-      }
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        runSync(sockets.accept(ws, {
-          principal: verdict.principal,
-          remoteAddress: request.socket.remoteAddress ?? "unknown",
-          autoAck: url.searchParams.get("ack") === "auto"
-        }))
+      // Asynchronous only for an external issuer's JWT (its key set may be fetched); a gateway token answers at once.
+      runCallback(auth.checkHandshake(request.headers), {
+        onExit: (exit) => {
+          if (socket.destroyed) return
+          if (closing) return refuseUpgrade(socket, 503, "the gateway is shutting down")
+          if (Exit.isFailure(exit)) return refuseUpgrade(socket, 500, "the handshake check failed")
+          const verdict = exit.value
+          if (verdict._tag === "Rejected") {
+            return refuseUpgrade(socket, 401, verdict.reason, ["WWW-Authenticate: Bearer realm=\"openclaw\""])
+          }
+          wss.handleUpgrade(request, socket, head, (ws) => {
+            runSync(sockets.accept(ws, {
+              principal: verdict.principal,
+              remoteAddress: request.socket.remoteAddress ?? "unknown",
+              autoAck: url.searchParams.get("ack") === "auto"
+            }))
+          })
+        }
       })
     })
 
