@@ -277,10 +277,10 @@ describe("security.jwt.issuers config", () => {
     const rule = { path: "security.jwt.issuers[0].jwksUrl", message: "set exactly one of jwksUrl and publicKey" }
     expect(issues([base])).toEqual([rule])
     expect(issues([{ ...base, jwksUrl: "https://idp/jwks", publicKey: pem }])).toEqual([rule])
-    expect(issues([{ ...base, publicKey: pem }])).toEqual([])
+    expect(issues([{ ...base, publicKey: pem, algorithms: ["ES256"] }])).toEqual([])
   })
 
-  it("refuses none and HS* algorithms, a plain-http JWKS off loopback, a bad PEM, duplicates", () => {
+  it("refuses none and HS* algorithms, plain-http JWKS off loopback, a bad or unfit PEM, duplicates", () => {
     const jwks = { ...base, jwksUrl: "https://idp/jwks" }
     expect(issues([{ ...jwks, algorithms: ["HS256"] }]).map((issue) => issue.path))
       .toEqual(["security.jwt.issuers[0].algorithms[0]"])
@@ -294,6 +294,12 @@ describe("security.jwt.issuers config", () => {
     expect(issues([{ ...base, jwksUrl: "http://127.0.0.1:8080/jwks" }])).toEqual([])
     expect(issues([{ ...base, publicKey: "not a key" }])).toEqual([
       { path: "security.jwt.issuers[0].publicKey", message: "not a PEM public key (-----BEGIN PUBLIC KEY-----, SPKI)" }
+    ])
+    expect(issues([{ ...base, publicKey: pem }])).toEqual([
+      { path: "security.jwt.issuers[0].algorithms", message: "the publicKey cannot verify RS256: it fits ES256" }
+    ])
+    expect(issues([{ ...base, publicKey: pem, algorithms: ["ES256", "RS256"] }])).toEqual([
+      { path: "security.jwt.issuers[0].algorithms", message: "the publicKey cannot verify RS256: it fits ES256" }
     ])
     expect(issues([jwks, { ...jwks, issuer: "https://other/" }])).toEqual([
       { path: "security.jwt.issuers[1]", message: "issuer name \"idp\" is used twice" }

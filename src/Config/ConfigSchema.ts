@@ -333,6 +333,26 @@ export const IssuerAlgorithm = Schema.Literal(
 )
 export type IssuerAlgorithm = typeof IssuerAlgorithm.Type
 
+/** The algorithms a public key can verify, so a PEM that does not fit `algorithms` is refused at load. */
+const algorithmsOfKey = (key: crypto.KeyObject): ReadonlyArray<IssuerAlgorithm> => {
+  switch (key.asymmetricKeyType) {
+    case "rsa":
+      return ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
+    case "rsa-pss":
+      return ["PS256", "PS384", "PS512"]
+    case "ed25519":
+      return ["EdDSA"]
+    case "ec": {
+      const curve = key.asymmetricKeyDetails?.namedCurve
+      if (curve === "prime256v1") return ["ES256"]
+      if (curve === "secp384r1") return ["ES384"]
+      return curve === "secp521r1" ? ["ES512"] : []
+    }
+    default:
+      return []
+  }
+}
+
 const isLoopbackHost = (host: string): boolean =>
   host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 
@@ -390,10 +410,18 @@ export const ExternalIssuer = Schema.Struct({
     "Claim holding the token's scopes: a space-separated string or an array of strings. Default \"scope\"."
   )
 }).pipe(
-  Schema.filter((issuer) =>
-    (issuer.jwksUrl === undefined) !== (issuer.publicKey === undefined) ||
-    { path: ["jwksUrl"], message: "set exactly one of jwksUrl and publicKey" }
-  )
+  Schema.filter((issuer) => {
+    if ((issuer.jwksUrl === undefined) === (issuer.publicKey === undefined)) {
+      return { path: ["jwksUrl"], message: "set exactly one of jwksUrl and publicKey" }
+    }
+    if (issuer.publicKey === undefined) return true
+    const expected = algorithmsOfKey(crypto.createPublicKey({ key: issuer.publicKey, format: "pem" }))
+    const unusable = issuer.algorithms.filter((algorithm) => !expected.includes(algorithm))
+    return unusable.length === 0 || {
+      path: ["algorithms"],
+      message: `the publicKey cannot verify ${unusable.join(", ")}: it fits ${expected.join(", ") || "no algorithm"}`
+    }
+  })
 )
 export type ExternalIssuer = typeof ExternalIssuer.Type
 
