@@ -26,12 +26,20 @@ type Turn =
   | { readonly _tag: "Text"; readonly pieces: ReadonlyArray<string> }
   | { readonly _tag: "ToolCall"; readonly id: string; readonly name: string; readonly params: unknown }
 
+interface Scripted {
+  readonly languageModel: LanguageModel.Service
+  /** The JSON bodies the provider's server received, in order (none for the mock). */
+  readonly requests: () => ReadonlyArray<unknown>
+}
+
 interface Backend {
   readonly name: string
-  /** The model id to run, with the registry scripted to answer `turns` (one model request per turn). */
-  readonly script: (turns: ReadonlyArray<Turn>) => Effect.Effect<LanguageModel.Service, never, Scope.Scope>
+  /** A language model scripted to answer `turns` (one model request per turn). */
+  readonly script: (turns: ReadonlyArray<Turn>) => Effect.Effect<Scripted, never, Scope.Scope>
   /** The mock writes its own final answer; the fakes stream the script's. */
   readonly scriptsFinalText: boolean
+  /** What, in the provider's own wire format, shows a follow-up request carrying a tool call and its result. */
+  readonly toolResultMarkers: (callId: string) => ReadonlyArray<string>
 }
 
 /** Splits a JSON text into three fragments, as providers stream tool arguments. */
@@ -56,6 +64,7 @@ const backends: ReadonlyArray<Backend> = [
   {
     name: "mock",
     scriptsFinalText: false,
+    toolResultMarkers: () => [],
     script: (turns) => {
       const first = turns[0]
       const calls = turns.flatMap((turn) => (turn._tag === "ToolCall" ? [{ name: turn.name, params: turn.params }] : []))
@@ -63,12 +72,13 @@ const backends: ReadonlyArray<Backend> = [
       return resolveFrom(
         { models: { providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 0, reply, toolCalls: calls } } } },
         "mock/mock-1"
-      )
+      ).pipe(Effect.map((languageModel) => ({ languageModel, requests: () => [] })))
     }
   },
   {
     name: "openai (chat)",
     scriptsFinalText: true,
+    toolResultMarkers: (callId) => ["\"tool_calls\"", "\"role\":\"tool\"", `"tool_call_id":"${callId}"`],
     script: (turns) =>
       Effect.gen(function*() {
         const server = yield* FakeOpenAi.make
@@ -79,15 +89,21 @@ const backends: ReadonlyArray<Backend> = [
               : FakeOpenAi.chatToolCallSteps([{ id: turn.id, name: turn.name, argumentPieces: fragments(turn.params) }])
           )
         ))
-        return yield* resolveFrom(
+        const languageModel = yield* resolveFrom(
           { models: { providers: { openai: { apiKey: "sk-test", baseUrl: server.baseUrl, ...connection } } } },
           "openai/gpt-test"
         )
+        return { languageModel, requests: () => server.requests().map((request) => request.json) }
       })
   },
   {
     name: "openai (responses)",
     scriptsFinalText: true,
+    toolResultMarkers: (callId) => [
+      "\"type\":\"function_call\"",
+      "\"type\":\"function_call_output\"",
+      `"call_id":"${callId}"`
+    ],
     script: (turns) =>
       Effect.gen(function*() {
         const server = yield* FakeOpenAiResponses.make
@@ -96,7 +112,7 @@ const backends: ReadonlyArray<Backend> = [
             ? FakeOpenAiResponses.textReply(turn.pieces)
             : FakeOpenAiResponses.functionCallReply({ callId: turn.id, name: turn.name, fragments: fragments(turn.params) })
         ))
-        return yield* resolveFrom(
+        const languageModel = yield* resolveFrom(
           {
             models: {
               providers: { openai: { apiKey: "sk-test", baseUrl: server.baseUrl, api: "responses", ...connection } }
@@ -104,11 +120,13 @@ const backends: ReadonlyArray<Backend> = [
           },
           "openai/gpt-test"
         )
+        return { languageModel, requests: () => server.requests().map((request) => request.json) }
       })
   },
   {
     name: "anthropic",
     scriptsFinalText: true,
+    toolResultMarkers: (callId) => ["\"type\":\"tool_use\"", "\"type\":\"tool_result\"", `"tool_use_id":"${callId}"`],
     script: (turns) =>
       Effect.gen(function*() {
         const server = yield* FakeAnthropic.make
@@ -117,10 +135,11 @@ const backends: ReadonlyArray<Backend> = [
             ? FakeAnthropic.textReply(turn.pieces)
             : FakeAnthropic.toolUseReply({ id: turn.id, name: turn.name, fragments: fragments(turn.params) })
         ))
-        return yield* resolveFrom(
+        const languageModel = yield* resolveFrom(
           { models: { providers: { anthropic: { apiKey: "sk-test", baseUrl: server.baseUrl, ...connection } } } },
           "anthropic/claude-test"
         )
+        return { languageModel, requests: () => server.requests().map((request) => request.json) }
       })
   }
 ]
@@ -152,8 +171,8 @@ const textOf = (outputs: ReadonlyArray<AgentOutput>) =>
 describe.each(backends)("the codex agent on $name", (backend) => {
   it.live("answers a plain prompt: tokens stream and RunCompleted carries the same text", () =>
     Effect.gen(function*() {
-      const model = yield* backend.script([{ _tag: "Text", pieces: ["Hello", ", ", "agent ", "wörld."] }])
-      const { outputs } = yield* runCodex(model, "say hello")
+      const { languageModel } = yield* backend.script([{ _tag: "Text", pieces: ["Hello", ", ", "agent ", "wörld."] }])
+      const { outputs } = yield* runCodex(languageModel, "say hello")
       const last = outputs.at(-1)
       expect(last?._tag).toBe("RunCompleted")
       expect(last?._tag === "RunCompleted" && last.text).toBe(textOf(outputs))
@@ -163,11 +182,11 @@ describe.each(backends)("the codex agent on $name", (backend) => {
 
   it.live("performs a write_file tool call, feeds the result back and answers", () =>
     Effect.gen(function*() {
-      const model = yield* backend.script([
+      const { languageModel, requests } = yield* backend.script([
         { _tag: "ToolCall", id: "call_1", name: "write_file", params: { path: "notes/hi.txt", content: "héllo" } },
         { _tag: "Text", pieces: ["Wrote ", "notes/hi.txt."] }
       ])
-      const { outputs } = yield* runCodex(model, "write a note")
+      const { outputs } = yield* runCodex(languageModel, "write a note")
       const tags = outputs.map((output) => output._tag)
       expect(tags.indexOf("ToolCalled")).toBeLessThan(tags.indexOf("ToolResult"))
       expect(outputs.find((output) => output._tag === "ToolCalled")).toMatchObject({
@@ -182,15 +201,19 @@ describe.each(backends)("the codex agent on $name", (backend) => {
       const last = outputs.at(-1)
       expect(last?._tag).toBe("RunCompleted")
       if (backend.scriptsFinalText) expect(last?._tag === "RunCompleted" && last.text).toBe("Wrote notes/hi.txt.")
+      // The second request gave the model its call and the tool's result, in the provider's own format.
+      const second = JSON.stringify(requests()[1] ?? null)
+      for (const marker of backend.toolResultMarkers("call_1")) expect(second).toContain(marker)
+      if (backend.toolResultMarkers("call_1").length > 0) expect(second).toContain("notes/hi.txt")
     }).pipe(Effect.scoped))
 
   it.live("a path that escapes the workspace is refused as a tool error and the agent goes on", () =>
     Effect.gen(function*() {
-      const model = yield* backend.script([
+      const { languageModel } = yield* backend.script([
         { _tag: "ToolCall", id: "call_2", name: "read_file", params: { path: "../../etc/passwd" } },
         { _tag: "Text", pieces: ["Could not read it."] }
       ])
-      const { outputs } = yield* runCodex(model, "read a file outside")
+      const { outputs } = yield* runCodex(languageModel, "read a file outside")
       const result = outputs.find((output) => output._tag === "ToolResult")
       expect(result?._tag === "ToolResult" && result.isError).toBe(true)
       expect(JSON.stringify(result)).not.toContain("root:")

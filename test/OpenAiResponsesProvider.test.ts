@@ -1,25 +1,16 @@
 /**
  * The OpenAI Responses provider over real loopback HTTP (undici) against the scripted fake Responses API: streamed
  * text and function calls reassembled, usage, every failure an `AiError` (error and response.failed events, 429 with
- * retry-after, 500, cut connections, refused connections) without the key, interruption closing the connection, and
- * the codex agent's two-turn tool round trip on this provider. The fake's events are checked to decode first.
+ * retry-after, 500, cut connections, refused connections) without the key, interruption closing the connection.
+ * The fake's events are checked to decode first. The codex agent's tool round trip on this provider is in
+ * test/AgentSuite.test.ts.
  */
 import { type AiError, type LanguageModel, type Response, type Tool } from "@effect/ai"
 import { OpenAiClient } from "@effect/ai-openai"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Cause, Chunk, Effect, Either, Fiber, Layer, Redacted, Schema, Stream } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import type { AgentContext } from "../src/Agents/Agent.js"
-import type { AgentOutput } from "../src/Agents/AgentOutput.js"
+import { Cause, Chunk, Effect, Either, Fiber, Redacted, Schema, Stream } from "effect"
 import * as AgentTools from "../src/Agents/AgentTools.js"
-import { CodexAgent } from "../src/Agents/CodexAgent.js"
-import * as InlineSubagents from "../src/Agents/InlineSubagents.js"
-import * as Tools from "../src/Agents/Tools.js"
-import { RunId } from "../src/Domain/Ids.js"
-import { StartRun } from "../src/Domain/RunSpec.js"
 import * as OpenAiResponsesProvider from "../src/Llm/OpenAiResponsesProvider.js"
 import * as Fake from "./support/FakeOpenAiResponses.js"
 
@@ -260,59 +251,4 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiResponse
       yield* server.awaitEarlyDisconnects(1).pipe(Effect.timeout("5 seconds"))
       expect(server.earlyDisconnects()).toBe(1)
     }))
-
-  describe("the codex agent on this provider", () => {
-    it.scoped("runs a scripted write_file call, then answers; the second request carries the tool result", () =>
-      Effect.gen(function*() {
-        const root = yield* Effect.acquireRelease(
-          Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-openai-test-"))),
-          (root) => Effect.sync(() => fs.rmSync(root, { recursive: true, force: true }))
-        )
-        const { server, model } = yield* setup
-        server.reply(
-          Fake.functionCallReply({
-            callId: "call_write",
-            name: "write_file",
-            fragments: ["{\"path\":\"notes/hello.txt\",", "\"content\":\"hello from gpt\"}"]
-          }),
-          Fake.textReply(["I wrote ", "notes/hello.txt."], { inputTokens: 60, outputTokens: 5 })
-        )
-        const context: AgentContext = {
-          runId: RunId.make(crypto.randomUUID()),
-          spec: new StartRun({ prompt: "write a note", mode: "inline" }),
-          model: { id: "openai/gpt-test", provider: "openai", model: "gpt-test", languageModel: model },
-          depth: 0,
-          maxSteps: 4
-        }
-        const agentLayer = InlineSubagents.layer({ maxSteps: 4 }).pipe(
-          Layer.provideMerge(Tools.layer({ workspaceRoot: root, maxSubagentDepth: 1, secretEnvNames: [] }))
-        )
-        const seen: Array<AgentOutput> = []
-        const result = yield* CodexAgent.run(context).pipe(
-          Stream.runForEach((output) => Effect.sync(() => seen.push(output))),
-          Effect.either,
-          Effect.provide(agentLayer)
-        )
-        expect(Either.isRight(result)).toBe(true)
-        const toolResult = seen.find((output) => output._tag === "ToolResult")
-        expect(toolResult).toMatchObject({
-          callId: "call_write",
-          name: "write_file",
-          isError: false,
-          result: { path: "notes/hello.txt", bytes: 14 }
-        })
-        const last = seen.at(-1)
-        expect(last?._tag === "RunCompleted" && [last.text, last.usage.inputTokens, last.usage.outputTokens])
-          .toEqual(["I wrote notes/hello.txt.", 30 + 60, 40 + 5])
-
-        const requests = server.requests()
-        expect(requests.length).toBe(2)
-        const second = JSON.stringify(requests[1]?.json)
-        expect(second).toContain("\"type\":\"function_call\"")
-        expect(second).toContain("\"type\":\"function_call_output\"")
-        expect(second).toContain("\"call_id\":\"call_write\"")
-        expect(second).toContain("notes/hello.txt")
-        expect(second).toContain("hello from gpt")
-      }))
-  })
 })
