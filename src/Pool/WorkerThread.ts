@@ -3,7 +3,9 @@
  * and what the main thread can observe without the worker's cooperation (event-loop utilisation,
  * exit code, out-of-memory error). Plain callbacks: the pool's driver turns them into events.
  */
-import { Either, Schema } from "effect"
+import { Either, Predicate, Schema } from "effect"
+import { RunId } from "../Domain/Ids.js"
+import { checkedEvents } from "./WorkerEvents.js"
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
 import { FromWorker, ToWorker, type WorkerInit } from "./WorkerProtocol.js"
@@ -46,6 +48,13 @@ export const spawnWorkerThread = (options: WorkerThreadOptions): WorkerThread =>
   let outOfMemory = false
   let lastError: string | undefined
   worker.on("message", (raw: unknown) => {
+    // Event batches (every token) take the cheap check; anything else, or a batch that fails it, is decoded.
+    if (Predicate.isTagged(raw, "Events") && Predicate.hasProperty(raw, "runId") && typeof raw.runId === "string") {
+      const events = Predicate.hasProperty(raw, "events") ? checkedEvents(raw.events) : undefined
+      if (events !== undefined && Schema.is(RunId)(raw.runId)) {
+        return options.onMessage({ _tag: "Events", runId: raw.runId, events })
+      }
+    }
     const message = decode(raw)
     // A message that does not decode is dropped: the worker can only speak the protocol.
     if (Either.isLeft(message)) return
