@@ -4,13 +4,13 @@
  * cut connections, refused connections) without the key, and interruption closing the connection (the codex
  * agent's tool round trip on this provider is in test/AgentSuite.test.ts).
  */
-import { type AiError, type LanguageModel, type Response, type Tool } from "@effect/ai"
+import type { AiError } from "@effect/ai"
 import { NodeHttpClient } from "@effect/platform-node"
 import { expect, layer } from "@effect/vitest"
-import { Cause, Chunk, Effect, Either, Fiber, Redacted, Stream } from "effect"
-import * as AgentTools from "../src/Agents/AgentTools.js"
+import { Effect, Fiber, Redacted, Stream } from "effect"
 import * as AnthropicProvider from "../src/Llm/AnthropicProvider.js"
 import * as Fake from "./support/FakeAnthropic.js"
+import { collect, expectNoSecret, failureFree, failureOf, stream, textOf } from "./support/ProviderStreams.js"
 
 const apiKey = "sk-ant-test-0123456789-SECRET"
 
@@ -24,48 +24,7 @@ const setup = Effect.gen(function*() {
   return { server, model: models("claude-test") }
 })
 
-type Part = Response.StreamPart<Record<string, Tool.Any>>
-
-const stream = (model: LanguageModel.Service, prompt = "hi") =>
-  model.streamText({ prompt, toolkit: AgentTools.toolkit, disableToolCallResolution: true })
-
-/** All the parts of one streamed turn, or its error; a hang fails the test after 5 s. */
-const collect = (model: LanguageModel.Service) =>
-  stream(model).pipe(
-    Stream.runCollect,
-    Effect.map((parts): ReadonlyArray<Part> => Chunk.toReadonlyArray(parts)),
-    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("the stream hung") }),
-    Effect.either
-  )
-
-const textOf = (parts: ReadonlyArray<Part>) =>
-  parts.flatMap((part) => part.type === "text-delta" ? [part.delta] : []).join("")
-
-/** Every way an error could be shown: message, JSON, inspection, a pretty cause. */
-const renderings = (error: AiError.AiError) => [
-  error.message,
-  String(error),
-  JSON.stringify(error),
-  Cause.pretty(Cause.fail(error))
-]
-
-const expectNoKey = (error: AiError.AiError) => {
-  for (const text of renderings(error)) expect(text).not.toContain(apiKey)
-}
-
-const failureFree = (result: Either.Either<ReadonlyArray<Part>, AiError.AiError | Error>): ReadonlyArray<Part> => {
-  if (Either.isLeft(result)) throw new Error(`the stream failed: ${result.left.message}`)
-  return result.right
-}
-
-/** The stream's failure, which must be an `AiError`. */
-const failureOf = (result: Either.Either<ReadonlyArray<Part>, AiError.AiError | Error>): AiError.AiError => {
-  if (Either.isRight(result)) throw new Error("expected the stream to fail")
-  const error = result.left
-  if (error instanceof Error && !("_tag" in error)) throw error
-  if (!("_tag" in error)) throw new Error("not an AiError")
-  return error
-}
+const expectNoKey = (error: AiError.AiError) => expectNoSecret(error, apiKey)
 
 layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("AnthropicProvider", (it) => {
   it.scoped("streams text exactly (split UTF-8, many deltas, pings), usage, and sends the key as x-api-key", () =>
