@@ -1,8 +1,12 @@
-/** The cheap check of worker event batches agrees with a full Schema decode, and refuses what it refuses. */
+/** The pool's cheap wire paths agree with full Schema encoding and decoding: event batches in, Run messages out. */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { AgentEvent } from "../src/Domain/AgentEvent.js"
+import { RunId } from "../src/Domain/Ids.js"
+import { StartRun } from "../src/Domain/RunSpec.js"
 import { checkedEvents } from "../src/Pool/WorkerEvents.js"
+import { ToWorker } from "../src/Pool/WorkerProtocol.js"
+import { encodeRun } from "../src/Pool/WorkerThread.js"
 
 const batch = [
   { _tag: "RunStarted", runId: "r1", seq: 0, at: 1, agent: "codex", mode: "thread-bound", model: "mock/mock-1" },
@@ -54,6 +58,28 @@ describe("checkedEvents", () => {
     for (const events of bad) {
       expect(checkedEvents(events)).toBeUndefined()
       expect(Schema.decodeUnknownEither(Schema.Array(AgentEvent))(events)._tag).toBe("Left")
+    }
+  })
+})
+
+describe("encodeRun", () => {
+  it("gives exactly what Schema.encode gives for a Run message, for full and minimal specs", () => {
+    const encode = Schema.encodeSync(ToWorker)
+    const specs = [
+      new StartRun({ prompt: "hi" }),
+      new StartRun({
+        agent: "codex",
+        mode: "inline",
+        prompt: "p",
+        command: "ls",
+        timeoutMs: 1000,
+        model: "mock/mock-1"
+      })
+    ]
+    for (const spec of specs) {
+      const message = { _tag: "Run", runId: RunId.make("r1"), agent: "codex", spec, model: "mock/mock-1", depth: 0 } as const
+      expect(encodeRun(message)).toEqual(encode(message))
+      expect(Schema.decodeUnknownSync(ToWorker)(encodeRun(message))).toEqual(message)
     }
   })
 })
