@@ -387,11 +387,16 @@ describe("ResilientModel", () => {
     >()
   })
 
-  it("isRetryable: 408, 429, 5xx, transport errors and the connect deadline only", () => {
+  it("isRetryable: 408, 429, 5xx, transport errors, cut 2xx bodies and the connect deadline only", () => {
     expect([400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 529].filter((status) =>
       ResilientModel.isRetryable(httpError(status))
     )).toEqual([408, 429, 500, 502, 503, 529])
     expect(ResilientModel.isRetryable(ResilientModel.connectTimeoutError("fake", 1))).toBe(true)
+    // A body cut mid-stream (the @effect/ai clients: reason "Decode" on a 200) is a connection reset.
+    const cut = (status: number) =>
+      new AiError.HttpResponseError({ ...httpError(status), reason: "Decode", description: "the body was cut" })
+    expect(ResilientModel.isRetryable(cut(200))).toBe(true)
+    expect(ResilientModel.isRetryable(cut(400))).toBe(false)
     expect(ResilientModel.isRetryable(exhausted)).toBe(false)
     expect(ResilientModel.isRetryable(new Error("not an AiError"))).toBe(false)
   })

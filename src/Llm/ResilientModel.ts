@@ -55,7 +55,8 @@ export const isRetryable = (error: unknown): boolean => {
   if (!AiError.isAiError(error)) return false
   switch (error._tag) {
     case "HttpResponseError":
-      return retryableStatus(error.response.status)
+      // A 2xx whose streamed body failed to read is how the @effect/ai clients report a connection cut mid-body.
+      return retryableStatus(error.response.status) || (error.reason === "Decode" && error.response.status < 300)
     case "HttpRequestError":
       return error.reason === "Transport"
     case "UnknownError":
