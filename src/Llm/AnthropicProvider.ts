@@ -5,10 +5,10 @@
  * `message_stop` fail the stream too, and no error carries the API key. Retries and timeouts are not done here.
  */
 import { AnthropicClient, AnthropicLanguageModel } from "@effect/ai-anthropic"
-import { AiError, type LanguageModel } from "@effect/ai"
+import type { LanguageModel } from "@effect/ai"
 import type { HttpClient } from "@effect/platform"
-import { Effect, type Redacted, Runtime, Stream } from "effect"
-import { scrubCredentials } from "./ProviderErrors.js"
+import { Effect, type Redacted, Runtime } from "effect"
+import { type EventVerdict, scrubCredentials, strictEventStream } from "./ProviderErrors.js"
 
 export interface AnthropicProviderConfig {
   readonly apiKey: Redacted.Redacted<string>
@@ -18,32 +18,15 @@ export interface AnthropicProviderConfig {
   readonly maxTokens: number
 }
 
-const streamFailure = (description: string) =>
-  new AiError.UnknownError({ module: "AnthropicProvider", method: "streamText", description })
+const pass: EventVerdict = { _tag: "Pass" }
 
-/**
- * The Messages stream as the language model reads it, but failing on an `error` event (the library turns it into an
- * `error` part that a consumer can overlook) and on an end without `message_stop` (a body cut between two events).
- */
-const strictStream = (
-  scrubbed: (error: AiError.AiError) => AiError.AiError,
-  events: Stream.Stream<AnthropicClient.MessageStreamEvent, AiError.AiError>
-): Stream.Stream<AnthropicClient.MessageStreamEvent, AiError.AiError> => {
-  let stopped = false
-  return events.pipe(
-    Stream.mapError(scrubbed),
-    Stream.mapEffect((event): Effect.Effect<AnthropicClient.MessageStreamEvent, AiError.AiError> => {
-      if (event.type === "error") {
-        return Effect.fail(streamFailure(`${event.error.type}: ${event.error.message}`))
-      }
-      if (event.type === "message_stop") stopped = true
-      return Effect.succeed(event)
-    }),
-    Stream.concat(Stream.suspend(() =>
-      stopped ? Stream.empty : Stream.fail(streamFailure("the stream ended before message_stop"))
-    ))
-  )
-}
+/** An `error` event fails the stream (the library would make it an `error` part); `message_stop` ends it. */
+const verdict = (event: AnthropicClient.MessageStreamEvent): EventVerdict =>
+  event.type === "error"
+    ? { _tag: "Fail", description: `${event.error.type}: ${event.error.message}` }
+    : event.type === "message_stop"
+    ? { _tag: "Terminal" }
+    : pass
 
 /**
  * A `LanguageModel` per model name, over the ambient `HttpClient` (e.g. `NodeHttpClient.layerUndici`). The key is
@@ -58,10 +41,11 @@ export const make = (
       AnthropicClient.make({ apiKey: config.apiKey, apiUrl: config.baseUrl.replace(/\/+$/, "") })
     )
     const scrubbed = scrubCredentials(config.apiKey)
+    const strict = strictEventStream({ module: "AnthropicProvider", scrubbed, verdict, terminalEvent: "message_stop" })
     const strictClient = AnthropicClient.AnthropicClient.of({
       ...client,
       createMessage: (options) => Effect.mapError(client.createMessage(options), scrubbed),
-      createMessageStream: (options) => strictStream(scrubbed, client.createMessageStream(options))
+      createMessageStream: (options) => strict(client.createMessageStream(options))
     })
     const runtime = yield* Effect.runtime<never>()
     return (model) =>

@@ -4,11 +4,11 @@
  * headers such as `retry-after` kept), an `error` event, a `response.failed` event and a stream cut before
  * `response.completed` fail the stream too, and no error carries the API key. Retries and timeouts are not done here.
  */
-import { AiError, type LanguageModel } from "@effect/ai"
+import type { LanguageModel } from "@effect/ai"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect/ai-openai"
 import type { HttpClient } from "@effect/platform"
-import { Effect, type Redacted, Runtime, Stream } from "effect"
-import { scrubCredentials } from "./ProviderErrors.js"
+import { Effect, type Redacted, Runtime } from "effect"
+import { type EventVerdict, scrubCredentials, strictEventStream } from "./ProviderErrors.js"
 
 export interface OpenAiResponsesProviderConfig {
   readonly apiKey: Redacted.Redacted<string>
@@ -16,45 +16,27 @@ export interface OpenAiResponsesProviderConfig {
   readonly baseUrl: string
 }
 
-const streamFailure = (description: string) =>
-  new AiError.UnknownError({ module: "OpenAiResponsesProvider", method: "streamText", description })
-
 /** `code: message`, or the message alone when there is no code. */
 const describe = (code: string | null | undefined, message: string) => code ? `${code}: ${message}` : message
 
 /**
- * The Responses stream as the language model reads it, but failing on an `error` event (the library turns it into an
- * `error` part that a consumer can overlook), on `response.failed` (which it reports as a normal finish) and on an
- * end without a terminal event (a body cut between two events).
+ * An `error` event and `response.failed` fail the stream (the library would make them an `error` part and a normal
+ * finish); `response.completed` and `response.incomplete` end it.
  */
-const strictStream = (
-  scrubbed: (error: AiError.AiError) => AiError.AiError,
-  events: Stream.Stream<OpenAiClient.ResponseStreamEvent, AiError.AiError>
-): Stream.Stream<OpenAiClient.ResponseStreamEvent, AiError.AiError> => {
-  let finished = false
-  return events.pipe(
-    Stream.mapError(scrubbed),
-    Stream.mapEffect((event): Effect.Effect<OpenAiClient.ResponseStreamEvent, AiError.AiError> => {
-      switch (event.type) {
-        case "error":
-          return Effect.fail(streamFailure(describe(event.code, event.message)))
-        case "response.failed": {
-          const error = event.response.error
-          const description = error === null ? "the response failed" : describe(error.code, error.message)
-          return Effect.fail(streamFailure(description))
-        }
-        case "response.completed":
-        case "response.incomplete":
-          finished = true
-          return Effect.succeed(event)
-        default:
-          return Effect.succeed(event)
-      }
-    }),
-    Stream.concat(Stream.suspend(() =>
-      finished ? Stream.empty : Stream.fail(streamFailure("the stream ended before response.completed"))
-    ))
-  )
+const verdict = (event: OpenAiClient.ResponseStreamEvent): EventVerdict => {
+  switch (event.type) {
+    case "error":
+      return { _tag: "Fail", description: describe(event.code, event.message) }
+    case "response.failed": {
+      const error = event.response.error
+      return { _tag: "Fail", description: error === null ? "the response failed" : describe(error.code, error.message) }
+    }
+    case "response.completed":
+    case "response.incomplete":
+      return { _tag: "Terminal" }
+    default:
+      return { _tag: "Pass" }
+  }
 }
 
 /**
@@ -70,10 +52,16 @@ export const make = (
       OpenAiClient.make({ apiKey: config.apiKey, apiUrl: config.baseUrl.replace(/\/+$/, "") })
     )
     const scrubbed = scrubCredentials(config.apiKey)
+    const strict = strictEventStream({
+      module: "OpenAiResponsesProvider",
+      scrubbed,
+      verdict,
+      terminalEvent: "response.completed"
+    })
     const strictClient = OpenAiClient.OpenAiClient.of({
       ...client,
       createResponse: (options) => Effect.mapError(client.createResponse(options), scrubbed),
-      createResponseStream: (options) => strictStream(scrubbed, client.createResponseStream(options))
+      createResponseStream: (options) => strict(client.createResponseStream(options))
     })
     const runtime = yield* Effect.runtime<never>()
     return (model) =>
