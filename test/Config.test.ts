@@ -70,6 +70,21 @@ const withEnv = (name: string, value: string) =>
       })
   )
 
+/** `security.websocket` with nothing set, which is also the seed's example (it sets exactly the defaults). */
+const websocketDefaults = {
+  enabled: true,
+  handshakeAuth: "BearerToken",
+  messageAuth: "JWT",
+  heartbeatInterval: 15000,
+  allowedOrigins: [],
+  maxConnections: 1024,
+  maxConnectionsPerPrincipal: 256,
+  maxStreamsPerConnection: 64,
+  maxMessagesPerSecond: 500,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  handshakeTimeoutMs: 10000
+}
+
 describe("Config", () => {
   it.layer(Platform)((it) => {
     describe("defaults", () => {
@@ -100,19 +115,7 @@ describe("Config", () => {
           })
           expect(config.agents.maxSteps).toBe(8)
           expect(config.quotas).toEqual({ maxConcurrentRuns: 32, runsPerMinute: 600 })
-          expect(config.security.websocket).toEqual({
-            enabled: true,
-            handshakeAuth: "BearerToken",
-            messageAuth: "JWT",
-            heartbeatInterval: 15000,
-            allowedOrigins: [],
-            maxConnections: 1024,
-            maxConnectionsPerPrincipal: 256,
-            maxStreamsPerConnection: 64,
-            maxMessagesPerSecond: 500,
-            maxBufferedBytes: 16 * 1024 * 1024,
-            handshakeTimeoutMs: 10000
-          })
+          expect(config.security.websocket).toEqual(websocketDefaults)
           expect(config.security.jwt.ttlSeconds).toBe(900)
           expect(config.security.jwt.clockSkewSeconds).toBe(30)
           expect(config.gateway.auth.tokens).toEqual([])
@@ -174,19 +177,7 @@ describe("Config", () => {
             `{"security":{"websocket":{"enabled":true,"handshakeAuth":"BearerToken","messageAuth":"JWT",` +
               `"heartbeatInterval":15000}}}`
           )
-          expect(config.security.websocket).toEqual({
-            enabled: true,
-            handshakeAuth: "BearerToken",
-            messageAuth: "JWT",
-            heartbeatInterval: 15000,
-            allowedOrigins: [],
-            maxConnections: 1024,
-            maxConnectionsPerPrincipal: 256,
-            maxStreamsPerConnection: 64,
-            maxMessagesPerSecond: 500,
-            maxBufferedBytes: 16 * 1024 * 1024,
-            handshakeTimeoutMs: 10000
-          })
+          expect(config.security.websocket).toEqual(websocketDefaults)
         }))
     })
 
