@@ -4,39 +4,12 @@
  * never speak, oversized upgrade requests. Each is refused with its defined answer and the gateway keeps
  * serving everyone else.
  */
-import { Effect } from "effect"
 import * as net from "node:net"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import WebSocket from "ws"
-import { startInProcessGateway, type TestGateway } from "./support/TestGateway.js"
+import { type TestGateway, useGateway } from "./support/TestGateway.js"
 
 type Json = Record<string, unknown>
-
-/** A gateway for the duration of a describe block (its scope is closed in afterAll). */
-const useGateway = (patch: Parameters<typeof startInProcessGateway>[0]) => {
-  const state: { gateway?: TestGateway; stop?: () => Promise<void> } = {}
-  beforeAll(async () => {
-    let release: () => void = () => undefined
-    const released = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    const started = new Promise<TestGateway>((resolve, reject) => {
-      Effect.runPromise(
-        Effect.scoped(
-          Effect.flatMap(startInProcessGateway(patch), (gateway) =>
-            Effect.zipRight(Effect.sync(() => resolve(gateway)), Effect.promise(() => released)))
-        )
-      ).catch(reject)
-    })
-    state.gateway = await started
-    state.stop = async () => release()
-  })
-  afterAll(() => state.stop?.())
-  return () => {
-    if (state.gateway === undefined) throw new Error("gateway not started")
-    return state.gateway
-  }
-}
 
 interface Client {
   readonly ws: WebSocket

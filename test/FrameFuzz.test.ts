@@ -3,30 +3,14 @@
  * wrong shapes, odd ids and headers, deep nesting, batches. After each batch the same connection must still answer
  * a well-formed request (the gateway neither closes it nor stops answering).
  */
-import { Effect, FastCheck } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { FastCheck } from "effect"
+import { describe, expect, it } from "vitest"
 import WebSocket from "ws"
-import { startInProcessGateway, type TestGateway } from "./support/TestGateway.js"
+import { useGateway } from "./support/TestGateway.js"
 
 type Json = Record<string, unknown>
 
-let gateway: TestGateway
-let release: () => void = () => undefined
-
-beforeAll(async () => {
-  const released = new Promise<void>((resolve) => {
-    release = resolve
-  })
-  gateway = await new Promise<TestGateway>((resolve, reject) => {
-    Effect.runPromise(
-      Effect.scoped(
-        Effect.flatMap(startInProcessGateway({ security: { websocket: { maxMessagesPerSecond: 100_000 } } }), (g) =>
-          Effect.zipRight(Effect.sync(() => resolve(g)), Effect.promise(() => released)))
-      )
-    ).catch(reject)
-  })
-})
-afterAll(() => release())
+const gateway = useGateway({ security: { websocket: { maxMessagesPerSecond: 100_000 } } })
 
 const knownTags = ["Request", "Ack", "Interrupt", "Ping", "Connect"]
 
@@ -59,7 +43,7 @@ const encode = (frame: unknown): string => frame instanceof NestedText ? frame.t
 
 describe("fuzzed frames", () => {
   it("every generated frame gets its defined answer and the connection keeps serving", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/`, { headers: { authorization: `Bearer ${gateway.token}` } })
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway().port}/`, { headers: { authorization: `Bearer ${gateway().token}` } })
     const messages: Array<Json> = []
     let closedWith: number | undefined
     ws.on("message", (data) => {

@@ -3,6 +3,7 @@
  * token file in the temp dir, a fast mock model), and the gateway in-process as a scoped Effect.
  */
 import { Effect, Layer, Option } from "effect"
+import { afterAll, beforeAll } from "vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -97,3 +98,29 @@ export const unusedPort = (): Promise<number> =>
       })
     })
   )
+
+/** A gateway for the duration of a describe block (its scope is closed in afterAll). */
+export const useGateway = (patch: Parameters<typeof startInProcessGateway>[0]) => {
+  const state: { gateway?: TestGateway; stop?: () => Promise<void> } = {}
+  beforeAll(async () => {
+    let release: () => void = () => undefined
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const started = new Promise<TestGateway>((resolve, reject) => {
+      Effect.runPromise(
+        Effect.scoped(
+          Effect.flatMap(startInProcessGateway(patch), (gateway) =>
+            Effect.zipRight(Effect.sync(() => resolve(gateway)), Effect.promise(() => released)))
+        )
+      ).catch(reject)
+    })
+    state.gateway = await started
+    state.stop = async () => release()
+  })
+  afterAll(() => state.stop?.())
+  return () => {
+    if (state.gateway === undefined) throw new Error("gateway not started")
+    return state.gateway
+  }
+}
