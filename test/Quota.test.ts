@@ -26,6 +26,27 @@ const active = (quota: Quota.QuotaService, principal: string) =>
   Effect.map(quota.snapshot(principal), (usage) => usage.activeRuns)
 
 describe("Quota", () => {
+  it.effect("a named token's own quota holds for every admission of that principal; others get the defaults", () =>
+    Effect.gen(function*() {
+      const quota = yield* Effect.provide(
+        Quota.Quota,
+        Quota.layer.pipe(Layer.provide(GatewayConfig.layerTest({
+          quotas: { maxConcurrentRuns: 3 },
+          gateway: {
+            auth: {
+              tokens: [{ name: "writer", token: "w-token", scopes: ["runs:write"], quota: { maxConcurrentRuns: 1 } }]
+            }
+          }
+        })))
+      )
+      const held = yield* admitted(quota, "writer")
+      const refused = yield* refusal(quota, "writer")
+      expect(refused).toEqual(new QuotaExceeded({ principal: "writer", limit: "concurrentRuns", retryAfterMs: 1000 }))
+      const others = yield* Effect.forEach(["a", "b", "c"], () => admitted(quota, "reader"))
+      expect(yield* active(quota, "reader")).toBe(3)
+      yield* Effect.forEach([held, ...others], (scope) => Scope.close(scope, Exit.void), { discard: true })
+    }))
+
   describe("concurrentRuns", () => {
     it.effect("refuses the (n+1)th active run and admits again once a scope closes", () =>
       Effect.gen(function*() {

@@ -11,7 +11,6 @@ import { ConnectionId } from "../Domain/Ids.js"
 import { GatewayStatus, PoolStatus, ProtocolVersion, ServerInfo, ThreadStatus } from "../Domain/ServerInfo.js"
 import { ThreadPool } from "../Pool/ThreadPool.js"
 import { Quota } from "../Quota/Quota.js"
-import type { QuotaLimits } from "../Quota/Quota.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
 import { CurrentPrincipal, SessionAuth } from "../Rpc/SessionAuth.js"
 import { version } from "../Version.js"
@@ -33,9 +32,6 @@ const handlers = (listen: string) =>
     const pool = yield* ThreadPool
     const quota = yield* Quota
     const principalOf = (clientId: number) => sockets.connection(clientId)?.principal.name ?? "anonymous"
-    const quotaOverrides = new Map<string, Partial<QuotaLimits>>(
-      config.gateway.auth.tokens.map((token) => [token.name, token.quota ?? {}])
-    )
     const startedAt = yield* Clock.currentTimeMillis
 
     return GatewayRpcs.of({
@@ -59,7 +55,7 @@ const handlers = (listen: string) =>
       StartRun: (spec) =>
         Effect.gen(function*() {
           const { name } = yield* CurrentPrincipal
-          yield* quota.admit(name, quotaOverrides.get(name))
+          yield* quota.admit(name)
           const run = yield* supervisor.start(spec, { principal: name })
           return run.events
         }),

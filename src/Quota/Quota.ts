@@ -46,10 +46,10 @@ export interface QuotaService {
    * (success, failure, interruption); the slot is released exactly once.
    *
    * When both limits are hit, the refusal names the one with the later `retryAfterMs`, so retrying then is not
-   * refused again by the same wait. `limits` overrides the store's limits for this principal (per-token quotas
-   * of `gateway.auth.tokens`); callers pass the same overrides for the same principal.
+   * refused again by the same wait. A principal with its own limits (the per-token quotas of
+   * `gateway.auth.tokens`) is held to those, whoever admits its runs (its client's requests, its subagents).
    */
-  readonly admit: (principal: string, limits?: Partial<QuotaLimits>) => Effect.Effect<void, QuotaExceeded, Scope.Scope>
+  readonly admit: (principal: string) => Effect.Effect<void, QuotaExceeded, Scope.Scope>
   /** One principal's usage (zeros if it has none), or every principal the store currently holds. */
   readonly snapshot: {
     (principal: string): Effect.Effect<QuotaUsage>
@@ -122,7 +122,11 @@ const nowMillis: Effect.Effect<number> = Effect.map(Clock.currentTimeNanos, (nan
  * on every admission. The admission runs as the acquire of `acquireRelease` (uninterruptible), so a slot taken is
  * always paired with its release finalizer.
  */
-export const make = (limits: QuotaLimits): Effect.Effect<QuotaService> =>
+export const make = (
+  limits: QuotaLimits,
+  /** Principals with limits of their own; the others get `limits`. */
+  perPrincipal: ReadonlyMap<string, Partial<QuotaLimits>> = new Map()
+): Effect.Effect<QuotaService> =>
   Effect.sync(() => {
     const principals = new Map<string, PrincipalState>()
     let lastSweep = Number.NEGATIVE_INFINITY
@@ -139,7 +143,8 @@ export const make = (limits: QuotaLimits): Effect.Effect<QuotaService> =>
     }
 
     /** The refusal for `principal` at `now`, if any; otherwise records the start and takes a slot. */
-    const tryAdmit = (principal: string, now: number, override: Partial<QuotaLimits>): QuotaExceeded | undefined => {
+    const tryAdmit = (principal: string, now: number): QuotaExceeded | undefined => {
+      const override = perPrincipal.get(principal) ?? {}
       const maxConcurrentRuns = override.maxConcurrentRuns ?? limits.maxConcurrentRuns
       const runsPerMinute = override.runsPerMinute ?? limits.runsPerMinute
       sweep(now)
@@ -178,10 +183,10 @@ export const make = (limits: QuotaLimits): Effect.Effect<QuotaService> =>
       return { principal, activeRuns: state.active, startsInWindow: state.starts.size }
     }
 
-    const admit = Effect.fn("Quota.admit")(function*(principal: string, override: Partial<QuotaLimits> = {}) {
+    const admit = Effect.fn("Quota.admit")(function*(principal: string) {
       yield* Effect.acquireRelease(
         Effect.flatMap(nowMillis, (now) => {
-          const refusal = tryAdmit(principal, now, override)
+          const refusal = tryAdmit(principal, now)
           return refusal === undefined ? Effect.void : Effect.fail(refusal)
         }),
         () => Effect.map(nowMillis, (now) => release(principal, now))
@@ -199,10 +204,11 @@ export const make = (limits: QuotaLimits): Effect.Effect<QuotaService> =>
     return { admit, snapshot }
   })
 
-/** The in-memory store with the limits of `quotas` in the config. */
+/** The in-memory store with the limits of `quotas` in the config, and each named token's own `quota`. */
 export const layer: Layer.Layer<Quota, never, GatewayConfig> = Layer.effect(
   Quota,
-  Effect.flatMap(GatewayConfig, ({ config }) => make(config.quotas))
+  Effect.flatMap(GatewayConfig, ({ config }) =>
+    make(config.quotas, new Map(config.gateway.auth.tokens.map((token) => [token.name, token.quota ?? {}]))))
 )
 
 /** Admits everything and tracks nothing: for tests of other modules that are not about quotas. */
