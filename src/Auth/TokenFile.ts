@@ -12,7 +12,8 @@ export class TokenFileError extends Data.TaggedError("TokenFileError")<{
   readonly cause: unknown
 }> {
   override get message() {
-    return `cannot use token file ${this.path}: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+    const reason = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `cannot use token file ${this.path}: ${reason}`
   }
 }
 

@@ -64,7 +64,8 @@ const parseOne = (value: unknown, knownTags: ReadonlySet<string>): ParsedFrame =
   if (Either.isLeft(decoded)) {
     const tag = typeof value === "object" && value !== null && "_tag" in value ? value._tag : undefined
     const known = tag === "Request" || tag === "Ack" || tag === "Interrupt" || tag === "Ping" || tag === "Eof"
-    return { _tag: "Invalid", requestId, message: known ? `invalid ${String(tag)} frame: ${describe(decoded.left)}` : expected }
+    const message = known ? `invalid ${String(tag)} frame: ${describe(decoded.left)}` : expected
+    return { _tag: "Invalid", requestId, message }
   }
   const frame = decoded.right
   if (frame._tag === "Request" && !knownTags.has(frame.tag)) {

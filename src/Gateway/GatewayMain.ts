@@ -54,9 +54,9 @@ export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunsLive))
 export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) return 0
   const failure = Cause.failureOption(exit.cause)
-  return Option.isSome(failure) && (failure.value instanceof ConfigError || failure.value instanceof GatewayStartupError)
-    ? 2
-    : 1
+  const refusedToStart = Option.isSome(failure) &&
+    (failure.value instanceof ConfigError || failure.value instanceof GatewayStartupError)
+  return refusedToStart ? 2 : 1
 }
 
 /** Runs until interrupted (SIGINT/SIGTERM through `NodeRuntime.runMain`). */

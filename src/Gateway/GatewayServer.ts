@@ -147,7 +147,9 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
       socket.on("error", () => socket.destroy())
       if (closing) return refuseUpgrade(socket, 503, "the gateway is shutting down")
       const url = new URL(request.url ?? "/", "http://gateway")
-      if (url.pathname !== "/") return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}; connect to /`)
+      if (url.pathname !== "/") {
+        return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}; connect to /`)
+      }
       // Browsers always send Origin: only listed origins may open the socket (cross-site WebSocket hijacking).
       const origin = request.headers.origin
       if (origin !== undefined && !allowedOrigins.has(origin)) {

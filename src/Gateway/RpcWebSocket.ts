@@ -150,7 +150,8 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
                 connection,
                 requestFailure(
                   frame.id,
-                  `too many requests in flight on this connection (security.websocket.maxStreamsPerConnection: ${limits.maxStreamsPerConnection})`
+                  "too many requests in flight on this connection " +
+                    `(security.websocket.maxStreamsPerConnection: ${limits.maxStreamsPerConnection})`
                 )
               )
             )
@@ -179,7 +180,9 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           closing: false
         }
         connections.set(info.id, connection)
-        const ofPrincipal = [...connections.values()].filter((other) => other.info.principal.name === options.principal.name)
+        const ofPrincipal = [...connections.values()].filter((other) =>
+          other.info.principal.name === options.principal.name
+        )
         if (connections.size > limits.maxConnections) {
           closeWith(connection, CloseCode.tryAgainLater, "too many connections")
         } else if (ofPrincipal.length > limits.maxConnectionsPerPrincipal) {
