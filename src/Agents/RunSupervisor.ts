@@ -56,6 +56,8 @@ interface ActiveRun {
   readonly agent: KnownAgent
   readonly mode: RunMode
   readonly startedAt: number
+  /** Whose run it is: only they may cancel it (when the canceller is named). */
+  readonly principal: string | undefined
   state: "queued" | "running"
   /** Why an interruption stopped the run: a client (CancelRun, disconnect) unless shutdown says otherwise. */
   stopReason: "client" | "shutdown"
@@ -173,6 +175,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         agent,
         mode: spec.mode,
         startedAt: yield* Clock.currentTimeMillis,
+        principal: options?.principal,
         state: "queued",
         stopReason: "client",
         fiber: yield* Deferred.make<Fiber.RuntimeFiber<void>>()
@@ -209,10 +212,18 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         Effect.forEach([...active.values()], (run) => stop(run, reason), { concurrency: "unbounded", discard: true })
       )
 
-    /** Interrupts the run; its events fail with `RunCancelled{reason: "client"}` before this returns. */
-    const cancel = Effect.fn("RunSupervisor.cancel")(function*(runId: string) {
+    /**
+     * Interrupts the run; its events fail with `RunCancelled{reason: "client"}` before this returns. A named
+     * `principal` may only cancel its own runs: another's is as unknown to it as a run that does not exist.
+     */
+    const cancel = Effect.fn("RunSupervisor.cancel")(function*(
+      runId: string,
+      options?: { readonly principal?: string }
+    ) {
       const run = active.get(runId)
-      if (run === undefined) return yield* new RunNotFound({ runId })
+      if (run === undefined || (options?.principal !== undefined && run.principal !== options.principal)) {
+        return yield* new RunNotFound({ runId })
+      }
       yield* stop(run, "client")
     })
 

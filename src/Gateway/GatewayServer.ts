@@ -1,6 +1,6 @@
 /**
- * The listener: one Node HTTP server that answers plain HTTP (`GET /healthz`) through an Effect
- * HttpRouter and upgrades `/` to the RPC WebSocket after checking the Bearer token (401 before any
+ * The listener: one Node HTTP server that answers plain HTTP (`GET /healthz`, the HTTP mode of runs) through an
+ * Effect HttpRouter and upgrades `/` to the RPC WebSocket after checking the Bearer token (401 before any
  * upgrade). Owns graceful shutdown: stop accepting, let runs finish within the grace period, cancel
  * the rest, then close sockets with 1001.
  */
@@ -20,6 +20,8 @@ import { SessionTokens } from "../Auth/SessionTokens.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
 import { version } from "../Version.js"
+import { HttpGuard } from "./HttpGuard.js"
+import * as HttpRuns from "./HttpRuns.js"
 import { makeHandlers } from "./RpcHandlers.js"
 import { CloseCode, RpcWebSocket } from "./RpcWebSocket.js"
 
@@ -44,7 +46,7 @@ const refuseUpgrade = (socket: Duplex, status: number, message: string, extraHea
   )
 }
 
-const httpApp = HttpRouter.empty.pipe(
+const httpApp = HttpRuns.routes.pipe(
   HttpRouter.get("/healthz", HttpServerResponse.json({ status: "ok", version })),
   HttpRouter.get(
     "/",
@@ -196,5 +198,5 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
 
     return { address, url: `${scheme}://${hostForUrl}:${address.port}` } as const
   }),
-  dependencies: [RpcWebSocket.Default, GatewayAuth.Default, SessionTokens.Default]
+  dependencies: [RpcWebSocket.Default, GatewayAuth.Default, SessionTokens.Default, HttpGuard.Default]
 }) {}

@@ -59,7 +59,8 @@ const handlers = (listen: string) =>
           const run = yield* supervisor.start(spec, { principal: name })
           return run.events
         }),
-      CancelRun: ({ runId }) => supervisor.cancel(runId),
+      CancelRun: ({ runId }) =>
+        Effect.flatMap(CurrentPrincipal, ({ name }) => supervisor.cancel(runId, { principal: name })),
       Status: () =>
         Effect.gen(function*() {
           const snapshot = yield* supervisor.snapshot

@@ -1,0 +1,68 @@
+/**
+ * What every HTTP API request passes before it reaches a run: the Origin allow-list (a page on another site must
+ * not drive the loopback gateway), the Bearer credential on the request itself (the same tokens and issuers as the
+ * WebSocket upgrade; scopes only from the credential), the scope the route needs, and a body read within
+ * `acp.codex.maxMessageSize` and decoded by a Schema.
+ */
+import { HttpIncomingMessage, type HttpServerRequest } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { Effect, Option, ParseResult, Schema } from "effect"
+import { GatewayAuth } from "../Auth/GatewayAuth.js"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
+import { Forbidden } from "../Domain/AuthError.js"
+import { BearerRejected, OriginRejected, PayloadTooLarge } from "../Domain/HttpWire.js"
+import { hasScope, type Principal, type Scope } from "../Domain/Principal.js"
+import { InvalidRequest } from "../Domain/RunError.js"
+
+export class HttpGuard extends Effect.Service<HttpGuard>()("openclaw/HttpGuard", {
+  effect: Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const auth = yield* GatewayAuth
+    const allowedOrigins: ReadonlySet<string> = new Set(config.security.websocket.allowedOrigins)
+    const maxBodyBytes = config.acp.codex.maxMessageSize
+
+    /** The caller, if its origin, credential and scopes allow `scope`. */
+    const authorize = Effect.fnUntraced(function*(request: HttpServerRequest.HttpServerRequest, scope: Scope) {
+      const origin = request.headers["origin"]
+      if (origin !== undefined && !allowedOrigins.has(origin)) return yield* new OriginRejected({ origin })
+      const verdict = yield* auth.checkHandshake(NodeHttpServerRequest.toIncomingMessage(request).headers)
+      if (verdict._tag === "Rejected") return yield* new BearerRejected({ reason: verdict.reason })
+      const principal: Principal = verdict.principal
+      if (!hasScope(principal, scope)) return yield* new Forbidden({ principal: principal.name, scope })
+      return principal
+    })
+
+    /** The body as JSON decoded by `schema`: 413 past the limit, else 400 for what is not JSON or not the schema. */
+    const decodeBody = <A, I>(request: HttpServerRequest.HttpServerRequest, schema: Schema.Schema<A, I>) =>
+      Effect.gen(function*() {
+        const declared = Number(request.headers["content-length"] ?? "0")
+        if (declared > maxBodyBytes) return yield* new PayloadTooLarge({ limitBytes: maxBodyBytes })
+        const text = yield* request.text.pipe(
+          HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
+          // A chunked body has no length to check first: the reader stops at the limit.
+          Effect.mapError((error) =>
+            error.cause instanceof Error && error.cause.message === "maxBytes exceeded"
+              ? new PayloadTooLarge({ limitBytes: maxBodyBytes })
+              : new InvalidRequest({ reason: `cannot read the request body: ${error.message}` })
+          )
+        )
+        const json = yield* Effect.try({
+          try: (): unknown => JSON.parse(text),
+          catch: (error) =>
+            new InvalidRequest({ reason: `the body is not JSON: ${error instanceof Error ? error.message : ""}` })
+        })
+        return yield* Schema.decodeUnknown(schema, { onExcessProperty: "error", errors: "all" })(json).pipe(
+          Effect.mapError((error) =>
+            new InvalidRequest({
+              reason: ParseResult.ArrayFormatter.formatErrorSync(error)
+                .map((issue) => `${issue.path.length === 0 ? "body" : issue.path.join(".")}: ${issue.message}`)
+                .join("; ")
+            })
+          )
+        )
+      })
+
+    return { authorize, decodeBody, maxBodyBytes } as const
+  }),
+  dependencies: [GatewayAuth.Default]
+}) {}
