@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { GatewayLive, configLayer } from "../../src/Gateway/GatewayMain.js"
+import { RunSupervisor } from "../../src/Agents/RunSupervisor.js"
 import { SessionTokens } from "../../src/Auth/SessionTokens.js"
 import { GatewayServer } from "../../src/Gateway/GatewayServer.js"
 
@@ -61,6 +62,8 @@ export interface TestGateway {
   readonly url: string
   /** The gateway's own session tokens service (the same instance its handlers use), to revoke sessions. */
   readonly sessions: SessionTokens
+  /** The gateway's run supervisor, to see which runs are active. */
+  readonly supervisor: RunSupervisor
 }
 
 /** The real gateway layers (config file, loader, supervisor, listener) in-process, stopped with the scope. */
@@ -80,7 +83,8 @@ export const startInProcessGateway = (patch: Json = {}) =>
       token: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, "utf8").trim() : "",
       port: server.address.port,
       url: `ws://127.0.0.1:${server.address.port}`,
-      sessions: yield* Effect.provide(SessionTokens, context)
+      sessions: yield* Effect.provide(SessionTokens, context),
+      supervisor: yield* Effect.provide(RunSupervisor, context)
     }
     return gateway
   })
