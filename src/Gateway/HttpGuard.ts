@@ -4,15 +4,50 @@
  * WebSocket upgrade; scopes only from the credential), the scope the route needs, and a body read within
  * `acp.codex.maxMessageSize` and decoded by a Schema.
  */
-import { HttpIncomingMessage, type HttpServerRequest } from "@effect/platform"
+import type { HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
-import { Effect, Option, ParseResult, Schema } from "effect"
+import { Effect, ParseResult, Schema } from "effect"
+import type * as http from "node:http"
 import { GatewayAuth } from "../Auth/GatewayAuth.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { Forbidden } from "../Domain/AuthError.js"
 import { BearerRejected, OriginRejected, PayloadTooLarge } from "../Domain/HttpWire.js"
 import { hasScope, type Principal, type Scope } from "../Domain/Principal.js"
 import { InvalidRequest } from "../Domain/RunError.js"
+
+/**
+ * The body as text, failing past `limit` bytes. Past the limit the rest is read and dropped rather than the socket
+ * destroyed (what the platform's reader does): the client, still sending a chunked body, then gets the 413.
+ */
+const readBody = (incoming: http.IncomingMessage, limit: number) =>
+  Effect.async<string, PayloadTooLarge | InvalidRequest>((resume) => {
+    const parts: Array<Buffer> = []
+    let size = 0
+    let settled = false
+    const settle = (result: Effect.Effect<string, PayloadTooLarge | InvalidRequest>) => {
+      if (settled) return
+      settled = true
+      parts.length = 0
+      resume(result)
+    }
+    const onData = (part: Buffer) => {
+      if (settled) return
+      size += part.length
+      if (size > limit) settle(Effect.fail(new PayloadTooLarge({ limitBytes: limit })))
+      else parts.push(part)
+    }
+    const onEnd = () => settle(Effect.succeed(Buffer.concat(parts).toString("utf8")))
+    const onError = (error: Error) =>
+      settle(Effect.fail(new InvalidRequest({ reason: `cannot read the request body: ${error.message}` })))
+    incoming.on("data", onData)
+    incoming.once("end", onEnd)
+    incoming.once("error", onError)
+    return Effect.sync(() => {
+      incoming.off("data", onData)
+      incoming.off("end", onEnd)
+      incoming.off("error", onError)
+    })
+  })
 
 export class HttpGuard extends Effect.Service<HttpGuard>()("openclaw/HttpGuard", {
   effect: Effect.gen(function*() {
@@ -32,26 +67,28 @@ export class HttpGuard extends Effect.Service<HttpGuard>()("openclaw/HttpGuard",
       return principal
     })
 
-    /** The body as JSON decoded by `schema`: 413 past the limit, else 400 for what is not JSON or not the schema. */
-    const decodeBody = <A, I>(request: HttpServerRequest.HttpServerRequest, schema: Schema.Schema<A, I>) =>
+    /**
+     * The body as JSON decoded by `schema`: 413 past the limit, else 400 for what is not JSON or not the schema.
+     * Unknown keys are refused unless `onExcessProperty: "ignore"` (an API that must tolerate other clients' fields).
+     */
+    const decodeBody = <A, I>(
+      request: HttpServerRequest.HttpServerRequest,
+      schema: Schema.Schema<A, I>,
+      options: { readonly onExcessProperty?: "error" | "ignore" } = {}
+    ) =>
       Effect.gen(function*() {
         const declared = Number(request.headers["content-length"] ?? "0")
         if (declared > maxBodyBytes) return yield* new PayloadTooLarge({ limitBytes: maxBodyBytes })
-        const text = yield* request.text.pipe(
-          HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
-          // A chunked body has no length to check first: the reader stops at the limit.
-          Effect.mapError((error) =>
-            error.cause instanceof Error && error.cause.message === "maxBytes exceeded"
-              ? new PayloadTooLarge({ limitBytes: maxBodyBytes })
-              : new InvalidRequest({ reason: `cannot read the request body: ${error.message}` })
-          )
-        )
+        const text = yield* readBody(NodeHttpServerRequest.toIncomingMessage(request), maxBodyBytes)
         const json = yield* Effect.try({
           try: (): unknown => JSON.parse(text),
           catch: (error) =>
             new InvalidRequest({ reason: `the body is not JSON: ${error instanceof Error ? error.message : ""}` })
         })
-        return yield* Schema.decodeUnknown(schema, { onExcessProperty: "error", errors: "all" })(json).pipe(
+        return yield* Schema.decodeUnknown(schema, {
+          onExcessProperty: options.onExcessProperty ?? "error",
+          errors: "all"
+        })(json).pipe(
           Effect.mapError((error) =>
             new InvalidRequest({
               reason: ParseResult.ArrayFormatter.formatErrorSync(error)
