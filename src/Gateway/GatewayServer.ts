@@ -20,6 +20,7 @@ import { SessionTokens } from "../Auth/SessionTokens.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
 import { version } from "../Version.js"
+import * as ChatCompletions from "./ChatCompletions.js"
 import { HttpGuard } from "./HttpGuard.js"
 import * as HttpRuns from "./HttpRuns.js"
 import { makeHandlers } from "./RpcHandlers.js"
@@ -47,6 +48,7 @@ const refuseUpgrade = (socket: Duplex, status: number, message: string, extraHea
 }
 
 const httpApp = HttpRuns.routes.pipe(
+  HttpRouter.concat(ChatCompletions.routes),
   HttpRouter.get("/healthz", HttpServerResponse.json({ status: "ok", version })),
   HttpRouter.get(
     "/",
