@@ -377,6 +377,64 @@ describe("POST /v1/chat/completions while a run is under way", () => {
   })
 })
 
+describe("POST /v1/chat/completions when the agent uses tools", () => {
+  const gateway = useGateway({
+    gateway: { auth },
+    models: {
+      providers: {
+        mock: { reply: "Checking.", toolCalls: [{ name: "shell", params: { command: "echo from-the-tool" } }] }
+      }
+    }
+  })
+
+  it("the content is the model's text of every turn, streamed or not; tool work is only SSE comments", async () => {
+    const messages = [user("use a tool")]
+    const completion = await client(gateway()).chat.completions.create({ model: "openclaw", messages })
+    expect(completion.choices[0]?.message.content).toBe("Checking.\n\nChecking.")
+
+    const response = await post(gateway(), JSON.stringify({ model: "openclaw", messages, stream: true }))
+    const text = await response.text()
+    expect(text).toContain("\n\n: tool_call shell\n\n")
+    expect(text).toContain("\n\n: tool_result shell ok\n\n")
+    expect(text).not.toContain("from-the-tool")
+    const content = text.split("\n\n").flatMap((frame) => {
+      if (!frame.startsWith("data: {")) return []
+      const chunk = Schema.decodeUnknownSync(StreamEvent)(frame.slice("data: ".length))
+      return "error" in chunk ? [] : chunk.choices.map((choice) => choice.delta?.content ?? "")
+    }).join("")
+    expect(content).toBe(completion.choices[0]?.message.content)
+  })
+})
+
+describe("POST /v1/chat/completions when the thread pool is full", () => {
+  const gateway = useGateway({
+    gateway: { auth },
+    agents: { threadPool: { maxThreads: 1, queueSize: 0 } },
+    models: { providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 40 } } }
+  })
+
+  it("refuses a stream with 429 and Retry-After before it starts (not a 200 stream holding the refusal)", async () => {
+    const busy = await client(gateway()).chat.completions.create({
+      model: "openclaw",
+      messages: [user("hold the only thread")],
+      stream: true
+    })
+    // Read to the first token without leaving the loop (leaving it would abort the stream and free the thread).
+    const chunks = busy[Symbol.asyncIterator]()
+    for (;;) {
+      const next = await chunks.next()
+      if (next.done === true || (next.value.choices[0]?.delta.content ?? "") !== "") break
+    }
+    const error = await rejection(
+      client(gateway()).chat.completions.create({ model: "openclaw", messages: [user("no room")], stream: true })
+    )
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(error).toMatchObject({ status: 429, code: "rate_limit_exceeded", type: "rate_limit_error" })
+    expect(error instanceof OpenAI.APIError && Number(error.headers?.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    busy.controller.abort()
+  })
+})
+
 describe("POST /v1/chat/completions when the model fails", () => {
   const gateway = useGateway({
     gateway: { auth },
