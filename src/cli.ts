@@ -8,15 +8,30 @@
 import { Args, Command, Options, ValidationError } from "@effect/cli"
 import { HelpDoc } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Config, Data, Duration, Effect, Exit, Layer, Option, type Redacted, Schema, Stream } from "effect"
+import {
+  Cause,
+  Config,
+  Data,
+  Duration,
+  Effect,
+  Exit,
+  Layer,
+  Option,
+  type Redacted,
+  Schema,
+  type Scope,
+  Stream
+} from "effect"
 import {
   GatewayClient,
   type GatewayClientConfigError,
   type GatewayClientError,
   type GatewayClientOptions,
+  make as makeGatewayClient,
   type SessionError,
   type StartRunSpec
 } from "./Client/GatewayClient.js"
+import { make as makeHttpRunClient } from "./Client/HttpRunClient.js"
 import { configJsonSchema } from "./Config/ConfigJsonSchema.js"
 import { type ConfigError, loadConfig, renderConfig } from "./Config/ConfigLoader.js"
 import { AgentEvent } from "./Domain/AgentEvent.js"
@@ -96,7 +111,7 @@ const clientSettings = (flags: ClientFlags) =>
       keepAliveInterval: Duration.millis(config.acp.codex.keepAliveInterval),
       clientName: `openclaw-cli/${version}`
     }
-    return settings
+    return { settings, transport: config.acp.codex.transport }
   }).pipe(Effect.mapError(configFailure))
 
 const connectionFailure = (error: GatewayClientError | SessionError) =>
@@ -112,7 +127,7 @@ const connectionFailure = (error: GatewayClientError | SessionError) =>
 /** Runs `body` with a connected client. */
 const withClient = <A, E, R>(flags: ClientFlags, body: Effect.Effect<A, E, R | GatewayClient>) =>
   Effect.gen(function*() {
-    const settings = yield* clientSettings(flags)
+    const { settings } = yield* clientSettings(flags)
     return yield* Effect.gen(function*() {
       yield* (yield* GatewayClient).connect.pipe(Effect.mapError(connectionFailure))
       return yield* body
@@ -184,7 +199,11 @@ const run = Command.make("run", {
     Options.mapEffect(positiveSeconds),
     Options.optional
   ),
-  model: Options.text("model").pipe(Options.withDescription("provider/model, e.g. mock/mock-1"), Options.optional)
+  model: Options.text("model").pipe(Options.withDescription("provider/model, e.g. mock/mock-1"), Options.optional),
+  transport: Options.choice("transport", ["websocket", "http"]).pipe(
+    Options.withDescription("WebSocket RPC, or HTTP with SSE (default: acp.codex.transport, else websocket)"),
+    Options.optional
+  )
 }, (flags) =>
   Effect.gen(function*() {
     if (Option.isNone(flags.prompt) && Option.isNone(flags.command)) {
@@ -243,15 +262,22 @@ const run = Command.make("run", {
       }
     }
 
-    yield* withClient(
-      flags,
-      GatewayClient.pipe(
-        Effect.flatMap((client) => Stream.runForEach(client.startRun(spec), onEvent)),
-        Effect.onInterrupt(() =>
-          Effect.zipRight(endLine, writeErr(`openclaw run: run ${runId ?? "(not started)"} cancelled\n`))
-        ),
-        Effect.catchAll((error) =>
-          Effect.zipRight(endLine, Effect.fail(new CliExit({ code: runExitCode(error), message: error.message })))
+    const { settings, transport } = yield* clientSettings(flags)
+    const opened: Effect.Effect<
+      Stream.Stream<AgentEvent, RunError | SessionError | GatewayClientError>,
+      GatewayClientConfigError,
+      Scope.Scope
+    > = Option.getOrElse(flags.transport, () => transport) === "http"
+      ? Effect.map(makeHttpRunClient(settings), (client) => client.startRun(spec))
+      : Effect.map(makeGatewayClient(settings), (client) => client.startRun(spec))
+    yield* Stream.runForEach(Stream.unwrapScoped(Effect.mapError(opened, configFailure)), onEvent).pipe(
+      Effect.onInterrupt(() =>
+        Effect.zipRight(endLine, writeErr(`openclaw run: run ${runId ?? "(not started)"} cancelled\n`))
+      ),
+      Effect.catchAll((error) =>
+        Effect.zipRight(
+          endLine,
+          Effect.fail(error instanceof CliExit ? error : new CliExit({ code: runExitCode(error), message: error.message }))
         )
       )
     )

@@ -51,9 +51,10 @@ afterAll(async () => {
   removeDir(dir)
 })
 
-describe("openclaw run", () => {
+// Every run behaviour holds over both transports: the WebSocket RPC and HTTP with SSE.
+describe.each(["websocket", "http"] as const)("openclaw run --transport %s", (transport) => {
   it("a failing --command exits 1, also with --json", async () => {
-    const result = await runCli(["run", "--url", fast.url, "--command", "echo out; exit 3", "--json"], { env })
+    const result = await runCli(["run", "--transport", transport, "--url", fast.url, "--command", "echo out; exit 3", "--json"], { env })
     expect(result.code).toBe(1)
     expect(result.stdout).toContain("\"CommandExited\"")
     expect(result.stderr).toMatch(/command exited with code 3/)
@@ -62,7 +63,7 @@ describe("openclaw run", () => {
   it("a tool call's failing command is the model's business, not the run's exit code", async () => {
     const toolsToken = fs.readFileSync(path.join(dir, "tools", "gateway.token"), "utf8").trim()
     const result = await runCli(
-      ["run", "--url", tools.url, "--token", toolsToken, "--command", "true", "--prompt", "use a tool"],
+      ["run", "--transport", transport, "--url", tools.url, "--token", toolsToken, "--command", "true", "--prompt", "use a tool"],
       { env }
     )
     expect(result.code, result.stderr).toBe(0)
@@ -71,7 +72,7 @@ describe("openclaw run", () => {
   })
 
   it("streams the reply to stdout and a summary to stderr, exit 0", async () => {
-    const result = await runCli(["run", "--url", fast.url, "--prompt", "hi", "--mode", "inline"], { env })
+    const result = await runCli(["run", "--transport", transport, "--url", fast.url, "--prompt", "hi", "--mode", "inline"], { env })
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toMatch(/^Mock reply to "hi"/)
     expect(result.stdout.endsWith("\n")).toBe(true)
@@ -79,7 +80,7 @@ describe("openclaw run", () => {
   })
 
   it("--json prints every event as one NDJSON line, seq 0..n", async () => {
-    const result = await runCli(["run", "--url", fast.url, "-p", "hi", "--json"], { env })
+    const result = await runCli(["run", "--transport", transport, "--url", fast.url, "-p", "hi", "--json"], { env })
     expect(result.code, result.stderr).toBe(0)
     const events = result.stdout.trimEnd().split("\n").map((line): unknown => JSON.parse(line))
     const seqs = events.map((event) => (typeof event === "object" && event !== null && "seq" in event ? event.seq : -1))
@@ -89,20 +90,20 @@ describe("openclaw run", () => {
   })
 
   it("an agent that is not allowed: exit 1 with AgentNotAllowed's message", async () => {
-    const result = await runCli(["run", "--url", fast.url, "--agent", "nope", "-p", "hi"], { env })
+    const result = await runCli(["run", "--transport", transport, "--url", fast.url, "--agent", "nope", "-p", "hi"], { env })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain("agent \"nope\" is not allowed")
   })
 
   it("a run longer than --timeout: exit 124", async () => {
-    const args = ["run", "--url", slow.url, "--token", slowToken, "-p", "hi", "--timeout", "0.3"]
+    const args = ["run", "--transport", transport, "--url", slow.url, "--token", slowToken, "-p", "hi", "--timeout", "0.3"]
     const result = await runCli(args, { env })
     expect(result.code, result.stderr).toBe(124)
     expect(result.stderr).toContain("timed out after 300 ms")
   })
 
   it("Ctrl-C cancels the run on the gateway: exit 130", async () => {
-    const run = spawnCli(["run", "--url", slow.url, "--token", slowToken, "-p", "hi", "--mode", "inline"], { env })
+    const run = spawnCli(["run", "--transport", transport, "--url", slow.url, "--token", slowToken, "-p", "hi", "--mode", "inline"], { env })
     try {
       await eventually(() => run.output().stdout.length > 0)
       run.child.kill("SIGINT")
@@ -124,23 +125,38 @@ describe("openclaw run", () => {
 
   it("an unreachable gateway: exit 3, saying how to start one", async () => {
     const port = await unusedPort()
-    const result = await runCli(["run", "--url", `ws://127.0.0.1:${port}`, "-p", "hi"], { env })
+    const result = await runCli(["run", "--transport", transport, "--url", `ws://127.0.0.1:${port}`, "-p", "hi"], { env })
     expect(result.code).toBe(3)
     expect(result.stderr).toContain("openclaw gateway")
     expect(result.stderr).toContain("npm start")
   })
 
   it("a refused token: exit 4", async () => {
-    const result = await runCli(["run", "--url", fast.url, "--token", "wrong", "-p", "hi"], { env })
+    const result = await runCli(["run", "--transport", transport, "--url", fast.url, "--token", "wrong", "-p", "hi"], { env })
     expect(result.code).toBe(4)
     expect(result.stderr).toContain("refused the token")
   })
 
   it("usage errors: exit 2", async () => {
-    expect((await runCli(["run", "--url", fast.url], { env })).code).toBe(2)
-    expect((await runCli(["run", "--bogus"], { env })).code).toBe(2)
-    expect((await runCli(["run", "-p", "hi", "--timeout", "-1"], { env })).code).toBe(2)
-    expect((await runCli(["run", "-p", "hi", "--url", "http://127.0.0.1:1"], { env })).code).toBe(2)
+    expect((await runCli(["run", "--transport", transport, "--url", fast.url], { env })).code).toBe(2)
+    expect((await runCli(["run", "--transport", transport, "--bogus"], { env })).code).toBe(2)
+    expect((await runCli(["run", "--transport", transport, "-p", "hi", "--timeout", "-1"], { env })).code).toBe(2)
+    // The WebSocket client takes only ws(s):// URLs; the HTTP client takes both (nothing listens on port 1).
+    expect((await runCli(["run", "--transport", transport, "-p", "hi", "--url", "http://127.0.0.1:1"], { env })).code)
+      .toBe(transport === "websocket" ? 2 : 3)
+    expect((await runCli(["run", "--transport", "carrier-pigeon", "-p", "hi"], { env })).code).toBe(2)
+  })
+})
+
+describe("openclaw run with acp.codex.transport = \"http\"", () => {
+  it("takes HTTP as its default transport (an http:// URL, which the WebSocket client refuses, works)", async () => {
+    const config = writeJsonFile(dir, "http-client.json", { acp: { codex: { transport: "http" } } })
+    const url = fast.url.replace(/^ws:/, "http:")
+    const result = await runCli(["run", "--config", config, "--url", url, "--prompt", "hi"], { env })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/^Mock reply to "hi"/)
+    const forced = await runCli(["run", "--config", config, "--transport", "websocket", "--url", url, "-p", "hi"], { env })
+    expect(forced.code).toBe(2)
   })
 })
 

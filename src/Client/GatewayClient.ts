@@ -135,7 +135,10 @@ const resolveUrl = Effect.fnUntraced(function*(explicit: string | undefined) {
   return text
 })
 
-const resolveToken = Effect.fnUntraced(function*(options: GatewayClientOptions) {
+/** The Bearer token to present: the options', else `$OPENCLAW_GATEWAY_TOKEN`, else the token file's, if any. */
+export const resolveToken = Effect.fnUntraced(function*(
+  options: Pick<GatewayClientOptions, "token" | "tokenFile">
+) {
   if (options.token !== undefined) {
     const token = Redacted.isRedacted(options.token) ? options.token : Redacted.make(options.token)
     return { token: Option.some(token), source: "the client options" } satisfies ResolvedToken
