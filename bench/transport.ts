@@ -1,0 +1,513 @@
+/**
+ * HTTP versus WebSocket on our own gateway (issue 6): one gateway in its own child process with the mock LLM, driven
+ * over (a) HTTP request/response with a new connection per run, (b) HTTP keep-alive + SSE and (c) the WebSocket,
+ * interleaved at each concurrency step. Reports added latency (measured minus the mock's configured delays), bytes
+ * on the wire per token event, the highest concurrency held, and the gateway's CPU per 1,000 tokens and event-loop
+ * delay; then runs the thread-pool bench (bench/pool.ts) as a child step and includes its rows. Every loop is
+ * bounded in count and time; loopback only.
+ *
+ *   npm run bench -- [--quick] [--steps=50,100,...] [--first-token-ms=100] [--token-ms=20] [--tokens=20]
+ *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--name=transport] [--no-pool]
+ */
+import { Effect, Stream } from "effect"
+import * as childProcess from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { performance } from "node:perf_hooks"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+import type { ProbeSample } from "./gateway-probe.js"
+import {
+  httpKeepAliveSse,
+  httpNewConnection,
+  type RunOutcome,
+  type Session,
+  type Target,
+  type Transport,
+  webSocket
+} from "./transport-clients.js"
+
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(`--${name}`)
+const option = (name: string) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3)
+const numberOption = (name: string, fallback: number) => {
+  const value = option(name)
+  return value === undefined ? fallback : Number(value)
+}
+
+const quick = flag("quick")
+const firstTokenDelayMs = numberOption("first-token-ms", 100)
+const tokenDelayMs = numberOption("token-ms", 20)
+const tokenCount = numberOption("tokens", 20)
+/** The stated bound of the concurrency row: p99 added time to first token. */
+const boundMs = numberOption("bound-ms", 50)
+const segmentMs = numberOption("segment-ms", quick ? 3_000 : 8_000)
+const streamsPerConnection = numberOption("ws-streams", 10)
+const steps = (option("steps") ?? (quick ? "100,500,2000" : "50,100,200,500,1000,2000,3000")).split(",").map(Number)
+/** The step whose latency and CPU fill the summary table (the issue's target is stated at 100). */
+const referenceStep = steps.includes(100) ? 100 : steps[0] ?? 100
+const runTimeoutMs = quick ? 15_000 : 30_000
+const maxRunsPerUser = 1_000
+const name = option("name") ?? (quick ? "transport-quick" : "transport")
+/** Extra Node flags for the gateway's process, space-separated (e.g. `--gateway-node-args=--cpu-prof`). */
+const gatewayNodeArgs = (option("gateway-node-args") ?? "").split(" ").filter((arg) => arg !== "")
+
+const compiledDir = path.dirname(fileURLToPath(import.meta.url))
+const benchDir = path.resolve(compiledDir, "../../../../bench")
+const repoDir = path.resolve(benchDir, "..")
+
+/** Ordinary English words, a few bytes each like LLM tokens; the i-th token is words[i mod n] plus a space. */
+const words = ["the", "gateway", "streams", "each", "token", "to", "its", "client", "as", "soon", "it", "comes"]
+const reply = Array.from({ length: tokenCount }, (_, i) => words[i % words.length]).join(" ")
+const expectedFirstMs = firstTokenDelayMs
+const expectedLastMs = firstTokenDelayMs + (tokenCount - 1) * tokenDelayMs
+const expectedRunMs = expectedLastMs
+
+const percentile = (values: ReadonlyArray<number>, q: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN
+}
+const round = (value: number, digits = 2) => Number.isFinite(value) ? Number(value.toFixed(digits)) : null
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ---------------------------------------------------------------------------------------------------------------
+// The mock alone: what its own timers add (setTimeout fires at or after its delay), measured in this process.
+
+const mockBaseline = async (concurrency: number) => {
+  const mock = GatewayConfig.fromInput({
+    models: { providers: { mock: { firstTokenDelayMs, tokenDelayMs, reply } } }
+  }).config.models.providers.mock
+  const model = await Effect.runPromise(MockLanguageModel.make(mock))
+  const first: Array<number> = []
+  const last: Array<number> = []
+  const one = async () => {
+    const start = performance.now()
+    let seen = 0
+    await Effect.runPromise(
+      Stream.runForEach(model.streamText({ prompt: "bench" }), (part) =>
+        Effect.sync(() => {
+          if (part.type !== "text-delta") return
+          if (seen++ === 0) first.push(performance.now() - start - expectedFirstMs)
+          if (seen === tokenCount) last.push(performance.now() - start - expectedLastMs)
+        }))
+    )
+  }
+  for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: concurrency }, one))
+  return {
+    concurrency,
+    ttftAddedP50Ms: round(percentile(first, 0.5)),
+    ttftAddedP99Ms: round(percentile(first, 0.99)),
+    ttltAddedP50Ms: round(percentile(last, 0.5)),
+    ttltAddedP99Ms: round(percentile(last, 0.99))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The gateway, in its own process with the probe preloaded; stopped at exit whatever happens.
+
+interface Gateway {
+  readonly port: number
+  readonly pid: number
+  readonly sample: () => Promise<ProbeSample>
+  readonly stop: () => Promise<void>
+}
+
+const isProbeSample = (message: unknown): message is ProbeSample =>
+  typeof message === "object" && message !== null && "cpuUserUs" in message
+
+const startGateway = async (token: string): Promise<Gateway> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-bench-"))
+  const configFile = path.join(dir, "openclaw.json")
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      gateway: { port: 0, bind: "127.0.0.1", auth: { token }, shutdownGraceMs: 1000 },
+      security: {
+        websocket: {
+          maxConnections: 100_000,
+          maxConnectionsPerPrincipal: 100_000,
+          maxStreamsPerConnection: 10_000,
+          maxMessagesPerSecond: 1_000_000,
+          heartbeatInterval: 60_000
+        }
+      },
+      quotas: { maxConcurrentRuns: 100_000, runsPerMinute: 1_000_000 },
+      models: { default: "mock/mock-1", providers: { mock: { firstTokenDelayMs, tokenDelayMs, reply } } }
+    })
+  )
+  const child = childProcess.spawn(
+    process.execPath,
+    [
+      ...gatewayNodeArgs,
+      "--import",
+      pathToFileURL(path.join(compiledDir, "gateway-probe.js")).href,
+      path.join(repoDir, "dist/main.js")
+    ],
+    { cwd: dir, env: { ...process.env, OPENCLAW_CONFIG: configFile }, stdio: ["ignore", "pipe", "pipe", "ipc"] }
+  )
+  const kill = () => child.kill("SIGKILL")
+  process.once("exit", kill)
+  let output = ""
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start within 20 s:\n${output}`)), 20_000)
+    const onData = (data: Buffer) => {
+      // Always drained, so the gateway never blocks on a full pipe; only the start is kept.
+      if (output.length < 20_000) output += data.toString()
+      const match = /listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(output)
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve(Number(match[1]))
+      }
+    }
+    child.stdout?.on("data", onData)
+    child.stderr?.on("data", onData)
+    child.once("exit", (code) => reject(new Error(`gateway exited (${code}) at start:\n${output}`)))
+  })
+  let queue = Promise.resolve()
+  const sample = () => {
+    const next = queue.then(() =>
+      new Promise<ProbeSample>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("the gateway's probe did not answer")), 30_000)
+        child.once("message", (message) => {
+          clearTimeout(timer)
+          if (isProbeSample(message)) resolve(message)
+          else reject(new Error(`unexpected probe message ${JSON.stringify(message)}`))
+        })
+        child.send("sample")
+      })
+    )
+    queue = next.then(() => undefined, () => undefined)
+    return next
+  }
+  const stop = async () => {
+    if (child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once("exit", resolve))
+    child.kill("SIGTERM")
+    const timer = setTimeout(kill, 5_000)
+    await exited
+    clearTimeout(timer)
+    process.off("exit", kill)
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  return { port, pid: child.pid ?? -1, sample, stop }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One segment: one transport at one concurrency for about `segmentMs`.
+
+interface SegmentResult {
+  readonly transport: string
+  readonly concurrency: number
+  readonly wallMs: number
+  readonly runs: number
+  readonly errors: Record<string, number>
+  readonly tokensPerSecond: number
+  readonly ttftAddedP50Ms: number | null
+  readonly ttftAddedP99Ms: number | null
+  readonly ttltAddedP50Ms: number | null
+  readonly ttltAddedP99Ms: number | null
+  readonly bytesDownPerTokenEvent: number | null
+  readonly textBytesPerTokenEvent: number | null
+  /** Share of the downstream bytes that is not token text. */
+  readonly overheadPercent: number | null
+  readonly bytesUpPerRun: number | null
+  readonly gatewayCpuSecondsPer1000Tokens: number | null
+  readonly gatewayCpuPercent: number | null
+  readonly eventLoopDelayP99Ms: number | null
+  readonly eventLoopDelayMaxMs: number | null
+  readonly gatewayRssMb: number | null
+}
+
+const runSegment = async (
+  gateway: Gateway,
+  target: Target,
+  transport: Transport,
+  concurrency: number,
+  durationMs: number
+): Promise<SegmentResult> => {
+  let session: Session
+  const outcomes: Array<RunOutcome> = []
+  try {
+    session = await transport.open(target, concurrency, runTimeoutMs)
+  } catch (error) {
+    outcomes.push({ error: `open: ${String(error)}`, ttftMs: NaN, ttltMs: NaN, tokenEvents: 0, textBytes: 0 })
+    return summarise(transport, concurrency, outcomes, 1, { down: 0, up: 0 }, undefined, undefined)
+  }
+  const before = await gateway.sample()
+  const start = performance.now()
+  const deadline = start + durationMs
+  await Promise.all(Array.from({ length: concurrency }, async (_, user) => {
+    // Staggered over one run's length, so the step measures steady load rather than one burst of connections.
+    await sleep((user / concurrency) * expectedRunMs)
+    for (let i = 0; i < maxRunsPerUser && performance.now() < deadline; i++) {
+      outcomes.push(await session.run(user).catch((error): RunOutcome => ({
+        error: String(error),
+        ttftMs: NaN,
+        ttltMs: NaN,
+        tokenEvents: 0,
+        textBytes: 0
+      })))
+    }
+  }))
+  const wallMs = performance.now() - start
+  const after = await gateway.sample()
+  const bytes = session.bytes()
+  await session.close()
+  return summarise(transport, concurrency, outcomes, wallMs, bytes, before, after)
+}
+
+const summarise = (
+  transport: Transport,
+  concurrency: number,
+  outcomes: ReadonlyArray<RunOutcome>,
+  wallMs: number,
+  bytes: { readonly down: number; readonly up: number },
+  before: ProbeSample | undefined,
+  after: ProbeSample | undefined
+): SegmentResult => {
+  const ok = outcomes.filter((outcome) => outcome.error === undefined)
+  const errors: Record<string, number> = {}
+  for (const outcome of outcomes) {
+    if (outcome.error !== undefined) errors[outcome.error] = (errors[outcome.error] ?? 0) + 1
+  }
+  const tokens = outcomes.reduce((sum, outcome) => sum + outcome.tokenEvents, 0)
+  const textBytes = outcomes.reduce((sum, outcome) => sum + outcome.textBytes, 0)
+  const cpuSeconds = before === undefined || after === undefined
+    ? Number.NaN
+    : (after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs) / 1e6
+  const ttft = ok.map((outcome) => outcome.ttftMs - expectedFirstMs)
+  const ttlt = ok.map((outcome) => outcome.ttltMs - expectedLastMs)
+  return {
+    transport: transport.name,
+    concurrency,
+    wallMs: Math.round(wallMs),
+    runs: outcomes.length,
+    errors,
+    tokensPerSecond: Math.round(tokens / (wallMs / 1000)),
+    ttftAddedP50Ms: round(percentile(ttft, 0.5)),
+    ttftAddedP99Ms: round(percentile(ttft, 0.99)),
+    ttltAddedP50Ms: round(percentile(ttlt, 0.5)),
+    ttltAddedP99Ms: round(percentile(ttlt, 0.99)),
+    bytesDownPerTokenEvent: round(bytes.down / tokens, 1),
+    textBytesPerTokenEvent: round(textBytes / tokens, 1),
+    overheadPercent: round(100 * (1 - textBytes / bytes.down), 1),
+    bytesUpPerRun: round(bytes.up / outcomes.length, 0),
+    gatewayCpuSecondsPer1000Tokens: round(cpuSeconds / (tokens / 1000), 4),
+    gatewayCpuPercent: round(100 * cpuSeconds / (wallMs / 1000), 0),
+    eventLoopDelayP99Ms: round(after?.eventLoopDelayP99Ms ?? NaN),
+    eventLoopDelayMaxMs: round(after?.eventLoopDelayMaxMs ?? NaN),
+    gatewayRssMb: round((after?.rssBytes ?? NaN) / 2 ** 20, 0)
+  }
+}
+
+const errorCount = (segment: SegmentResult) => Object.values(segment.errors).reduce((sum, count) => sum + count, 0)
+const withinBound = (segment: SegmentResult) =>
+  errorCount(segment) === 0 && segment.ttftAddedP99Ms !== null && segment.ttftAddedP99Ms <= boundMs
+
+// ---------------------------------------------------------------------------------------------------------------
+// The thread pool: bench/pool.ts as a child step (its own process), its rows read from the JSON it writes.
+
+interface PoolRow {
+  readonly name: string
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly opsPerSecond: number
+}
+
+const runPoolBench = (): { readonly rows: ReadonlyArray<PoolRow>; readonly error?: string } => {
+  const result = childProcess.spawnSync(
+    process.execPath,
+    [path.join(compiledDir, "pool.js"), ...(quick ? ["--quick"] : [])],
+    { cwd: repoDir, stdio: ["ignore", "inherit", "inherit"], timeout: quick ? 90_000 : 600_000 }
+  )
+  if (result.status !== 0) return { rows: [], error: `pool bench exited with ${result.status ?? result.signal}` }
+  const file = path.join(benchDir, "results", quick ? "pool-quick.json" : "pool.json")
+  const parsed: { readonly summary?: ReadonlyArray<PoolRow> } = JSON.parse(fs.readFileSync(file, "utf8"))
+  const rows = (parsed.summary ?? []).map(
+    ({ name, opsPerSecond, p50Ms, p99Ms }) => ({ name, p50Ms, p99Ms, opsPerSecond }))
+  return { rows }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const fmt = (value: number | null, unit = "") => value === null ? "—" : `${value}${unit}`
+
+const markdown = (
+  results: ReadonlyArray<SegmentResult>,
+  transports: ReadonlyArray<Transport>,
+  machine: Record<string, unknown>,
+  baseline: Awaited<ReturnType<typeof mockBaseline>>,
+  pool: ReturnType<typeof runPoolBench> | undefined
+) => {
+  const at = (transport: Transport, step: number) =>
+    results.find((segment) => segment.transport === transport.name && segment.concurrency === step)
+  const held = (transport: Transport, ok: (segment: SegmentResult) => boolean) => {
+    let best = 0
+    for (const step of steps) {
+      const segment = at(transport, step)
+      if (segment === undefined || !ok(segment)) break
+      best = step
+    }
+    return best
+  }
+  const cells = (cell: (transport: Transport) => string) => transports.map(cell).join(" | ")
+  const ref = (transport: Transport) => at(transport, referenceStep)
+  const lines = [
+    `Gateway with the mock LLM (first token after ${firstTokenDelayMs} ms, then one every ${tokenDelayMs} ms, ` +
+    `${tokenCount} tokens per run), ${machine["cores"]} cores (${machine["cpu"]}), Node ${machine["node"]}; the load ` +
+    `generator and the gateway share these cores. Latency and CPU rows at ${referenceStep} concurrent runs.`,
+    "",
+    `| | ${cells((transport) => transport.name)} | seed's claim (HTTP → WS) |`,
+    `|---|${transports.map(() => "---").join("|")}|---|`,
+    `| added time to first token, p50 / p99 (ms)¹ | ${
+      cells((t) => `${fmt(ref(t)?.ttftAddedP50Ms ?? null)} / ${fmt(ref(t)?.ttftAddedP99Ms ?? null)}`)
+    } | request latency 850 → 320 ms |`,
+    `| added time to last token, p50 / p99 (ms) | ${
+      cells((t) => `${fmt(ref(t)?.ttltAddedP50Ms ?? null)} / ${fmt(ref(t)?.ttltAddedP99Ms ?? null)}`)
+    } | |`,
+    `| bytes on the wire per token event (token text bytes) | ${
+      cells((t) => `${fmt(ref(t)?.bytesDownPerTokenEvent ?? null)} (${fmt(ref(t)?.textBytesPerTokenEvent ?? null)})`)
+    } | |`,
+    `| transport overhead (share of bytes that is not token text) | ${
+      cells((t) => fmt(ref(t)?.overheadPercent ?? null, "%"))
+    } | 15% → 3% |`,
+    `| most concurrent runs with p99 added TTFT ≤ ${boundMs} ms and no errors² | ${
+      cells((t) => String(held(t, withinBound)))
+    } | 50 → 200 |`,
+    `| most concurrent runs without errors² | ${cells((t) => String(held(t, (s) => errorCount(s) === 0)))} | |`,
+    `| gateway CPU s per 1,000 tokens | ${cells((t) => fmt(ref(t)?.gatewayCpuSecondsPer1000Tokens ?? null))} | |`,
+    `| gateway CPU (% of one core) / event-loop delay p99 (ms) | ${
+      cells((t) => `${fmt(ref(t)?.gatewayCpuPercent ?? null, "%")} / ${fmt(ref(t)?.eventLoopDelayP99Ms ?? null)}`)
+    } | CPU 78% → 45% |`,
+    "",
+    `¹ Measured minus the mock's configured delays. HTTP request/response has no token before the whole answer: its ` +
+    `"first token" is the answer. The mock's own timers add ${baseline.ttftAddedP50Ms} / ` +
+    `${baseline.ttftAddedP99Ms} ms (p50/p99) to the first token and ${baseline.ttltAddedP50Ms} / ` +
+    `${baseline.ttltAddedP99Ms} ms to the last when run alone in-process at ${baseline.concurrency} concurrent runs; ` +
+    `that share is not the transport's.`,
+    `² Steps ${steps.join(", ")}, each about ${segmentMs / 1000} s per transport, stopping at the first step that ` +
+    `fails; the three transports interleaved per step.`,
+    "",
+    "Every step:",
+    "",
+    "| transport | runs at once | runs | errors | tokens/s | TTFT+ p50/p99 | TTLT+ p50/p99 | B/token | " +
+    "CPU s/1k tok | CPU % | loop delay p99/max | RSS MB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...results.map((s) =>
+      `| ${s.transport} | ${s.concurrency} | ${s.runs} | ${
+        errorCount(s) === 0 ? 0 : Object.entries(s.errors).map(([kind, count]) => `${kind}: ${count}`).join(", ")
+      } | ${s.tokensPerSecond} | ${fmt(s.ttftAddedP50Ms)} / ${fmt(s.ttftAddedP99Ms)} | ${fmt(s.ttltAddedP50Ms)} / ${
+        fmt(s.ttltAddedP99Ms)
+      } | ${fmt(s.bytesDownPerTokenEvent)} | ${fmt(s.gatewayCpuSecondsPer1000Tokens)} | ${
+        fmt(s.gatewayCpuPercent)
+      } | ${fmt(s.eventLoopDelayP99Ms)} / ${fmt(s.eventLoopDelayMaxMs)} | ${fmt(s.gatewayRssMb)} |`
+    )
+  ]
+  if (pool !== undefined) {
+    lines.push(
+      "",
+      "Thread pool (bench/pool.ts, tiny task, warm threads):",
+      "",
+      "| | dispatch p50 (ms) | p99 (ms) | tasks/s |",
+      "|---|---|---|---|",
+      ...pool.rows.map((row) =>
+        `| ${row.name} | ${round(row.p50Ms, 3)} | ${round(row.p99Ms, 3)} | ${Math.round(row.opsPerSecond)} |`
+      ),
+      ...(pool.error === undefined ? [] : [`pool bench failed: ${pool.error}`])
+    )
+  }
+  return lines.join("\n")
+}
+
+const main = async () => {
+  const token = `bench-${Math.random().toString(36).slice(2)}`
+  /** `--only=<text>`: only the transports whose name contains it (for profiling one path). */
+  const only = option("only")
+  const transports = [httpNewConnection, httpKeepAliveSse, webSocket(streamsPerConnection)].filter((transport) =>
+    only === undefined || transport.name.includes(only)
+  )
+  const machine = {
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model.trim() ?? "unknown",
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    loadGeneratorSharesCores: true,
+    /** Other processes compete for the cores too: the 1-minute load average when the run started. */
+    loadAverageAtStart: round(os.loadavg()[0] ?? NaN)
+  }
+  const began = performance.now()
+  console.log(`transport bench (${quick ? "quick" : "full"}): steps ${steps.join(", ")}; ${segmentMs} ms per segment`)
+  const baseline = await mockBaseline(referenceStep)
+  console.log(`mock alone: ${JSON.stringify(baseline)}`)
+  const gateway = await startGateway(token)
+  const results: Array<SegmentResult> = []
+  try {
+    const target: Target = {
+      host: "127.0.0.1",
+      port: gateway.port,
+      token,
+      spec: { agent: "codex", mode: "inline", prompt: "bench" }
+    }
+    // Warm-up (JIT, pools of objects), not recorded.
+    for (const transport of transports) await runSegment(gateway, target, transport, 20, 1_000)
+    const stopped = new Set<string>()
+    for (const [index, step] of steps.entries()) {
+      // Interleaved: each step starts with a different transport.
+      const order = transports.map((_, i) => transports[(i + index) % transports.length]).filter(
+        (transport): transport is Transport => transport !== undefined && !stopped.has(transport.name)
+      )
+      for (const transport of order) {
+        const segment = await runSegment(gateway, target, transport, step, segmentMs)
+        results.push(segment)
+        console.log(JSON.stringify(segment))
+        if (errorCount(segment) > 0) stopped.add(transport.name)
+        await sleep(500)
+      }
+      if (order.length === 0) break
+    }
+  } finally {
+    await gateway.stop()
+  }
+  const transportSeconds = Math.round((performance.now() - began) / 1000)
+  const pool = flag("no-pool") ? undefined : runPoolBench()
+  const table = markdown(results, transports, machine, baseline, pool)
+  const resultsDir = path.join(benchDir, "results")
+  fs.mkdirSync(resultsDir, { recursive: true })
+  const file = path.join(resultsDir, `${name}.json`)
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        command: `npm run bench${argv.length === 0 ? "" : ` -- ${argv.join(" ")}`}`,
+        machine,
+        settings: {
+          firstTokenDelayMs,
+          tokenDelayMs,
+          tokenCount,
+          boundMs,
+          segmentMs,
+          steps,
+          referenceStep,
+          streamsPerConnection,
+          runTimeoutMs
+        },
+        transportSeconds,
+        mockAlone: baseline,
+        segments: results,
+        pool: pool?.rows ?? null,
+        table
+      },
+      null,
+      2
+    ) + "\n"
+  )
+  console.log(`\n${table}\n\nwritten ${path.relative(repoDir, file)} (transport part ${transportSeconds} s)`)
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
