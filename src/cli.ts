@@ -169,6 +169,7 @@ const runExitCode = (error: RunError | GatewayClientError | SessionError): numbe
     case "RunTimedOut":
       return ExitCode.timedOut
     case "GatewayUnreachable":
+    case "GatewayShuttingDown":
       return ExitCode.unreachable
     case "TokenRejected":
       return ExitCode.tokenRejected

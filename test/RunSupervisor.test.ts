@@ -426,7 +426,7 @@ describe("RunSupervisor", () => {
         yield* TestClock.adjust(999)
         expect((yield* supervisor.snapshot).runs.length).toBe(1)
         const refused = yield* Effect.flip(supervisor.start(spec({ prompt: "late" })))
-        expect(refused._tag === "InvalidRequest" && refused.reason).toBe("gateway is shutting down")
+        expect(refused._tag).toBe("GatewayShuttingDown")
         yield* TestClock.adjust(1)
         yield* Fiber.join(stopping)
         const error = errorOf((yield* Fiber.join(reader)).result)

@@ -23,7 +23,7 @@ import { RunId, type RunMode } from "../Domain/Ids.js"
 import {
   AgentFailed,
   AgentNotAllowed,
-  InvalidRequest,
+  GatewayShuttingDown,
   RunCancelled,
   type RunError,
   RunNotFound,
@@ -80,7 +80,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
 
     /** Everything a run may be refused for, checked before anything starts. */
     const accept = Effect.fnUntraced(function*(spec: StartRun) {
-      if (!accepting) return yield* new InvalidRequest({ reason: "gateway is shutting down" })
+      if (!accepting) return yield* new GatewayShuttingDown()
       const requested = spec.agent ?? config.acp.defaultAgent
       const agent = config.acp.allowedAgents.find((allowed) => allowed === requested)
       if (agent === undefined) {

@@ -70,6 +70,13 @@ export class AgentFailed extends Schema.TaggedError<AgentFailed>()("AgentFailed"
   }
 }
 
+/** The gateway is shutting down and starts no new run (try another gateway, or this one once it is back). */
+export class GatewayShuttingDown extends Schema.TaggedError<GatewayShuttingDown>()("GatewayShuttingDown", {}) {
+  override get message() {
+    return "the gateway is shutting down and starts no new runs"
+  }
+}
+
 /** The pool's queue is full; try again after `retryAfterMs`. */
 export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
   queueSize: Schema.Int,
@@ -131,6 +138,7 @@ export const RunError = Schema.Union(
   RunNotFound,
   ProviderFailed,
   AgentFailed,
+  GatewayShuttingDown,
   QueueFull,
   QuotaExceeded,
   ThreadOutOfMemory,

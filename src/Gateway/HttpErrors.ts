@@ -29,6 +29,8 @@ export const statusOf = (error: HttpFailure): number => {
     case "RunCancelled":
       // A client's cancellation is its own doing (499 as nginx answers it); shutdown is the gateway's.
       return error.reason === "client" ? 499 : 503
+    case "GatewayShuttingDown":
+      return 503
     case "ProviderFailed":
       return 502
     case "RunTimedOut":
