@@ -191,6 +191,27 @@ describe("POST /v1/runs", () => {
     expect(served.status).toBe(200)
   })
 
+  it("answers a listed origin's CORS preflight and lets it read the run id; other origins get no CORS headers", async () => {
+    const preflight = (origin: string) =>
+      request(gateway(), {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type"
+        }
+      })
+    const listed = await preflight("https://app.example")
+    expect(listed.status).toBe(204)
+    expect(listed.headers["access-control-allow-origin"]).toBe("https://app.example")
+    expect(listed.headers["access-control-allow-headers"]).toContain("authorization")
+    const unlisted = await preflight("https://evil.example")
+    expect(unlisted.headers["access-control-allow-origin"]).toBeUndefined()
+    const served = await startRun(gateway(), { prompt: "x", mode: "inline" }, { origin: "https://app.example" })
+    expect(served.headers["access-control-allow-origin"]).toBe("https://app.example")
+    expect(served.headers["access-control-expose-headers"]).toContain("x-openclaw-run-id")
+  })
+
   it("answers 400 with the reason for a body that is not JSON, has unknown keys or bad values", async () => {
     const notJson = await request(gateway(), { body: "{prompt", headers: bearer(tokens.writer) })
     expect(notJson.status).toBe(400)

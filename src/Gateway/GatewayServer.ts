@@ -4,7 +4,7 @@
  * upgrade). Owns graceful shutdown: stop accepting, let runs finish within the grace period, cancel
  * the rest, then close sockets with 1001.
  */
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { HttpMiddleware, HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcServer } from "@effect/rpc"
 import { Effect, Exit, Runtime, Schedule } from "effect"
@@ -145,7 +145,16 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
       Effect.forkScoped
     )
 
-    server.on("request", yield* NodeHttpServer.makeHandler(httpApp))
+    // A page on a listed origin may call the HTTP API (its preflight answered, the run id and Retry-After readable);
+    // any other origin gets no CORS headers, and the guard refuses its requests.
+    const cors = HttpMiddleware.cors({
+      allowedOrigins: (origin) => allowedOrigins.has(origin),
+      allowedMethods: ["GET", "POST", "DELETE"],
+      allowedHeaders: ["authorization", "content-type", "accept", "last-event-id"],
+      exposedHeaders: ["x-openclaw-run-id", "retry-after"],
+      maxAge: 600
+    })
+    server.on("request", yield* NodeHttpServer.makeHandler(cors(httpApp)))
     server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       spoke(socket)
       socket.on("error", () => socket.destroy())
