@@ -15,6 +15,7 @@ import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
 import { ThreadPool } from "../src/Pool/ThreadPool.js"
 import * as Quota from "../src/Quota/Quota.js"
 import * as Pool from "../src/Pool/ThreadPool.js"
+import { CreditBatches, MaxOutstandingBatches } from "../src/Pool/WorkerProtocol.js"
 
 const fixture = new URL("./fixtures/misbehaving-worker.mjs", import.meta.url)
 
@@ -137,6 +138,32 @@ describe("ThreadPool with a misbehaving worker", () => {
       const stats = yield* statsUntil((s) => s.threads.every((thread) => thread.status !== "busy"))
       expect(stats.terminations["cancelled"]).toBe(1)
     }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 1 } } }))))
+
+  it.live("flow control: a slow consumer holds the worker back; it is credited only for batches taken, in lots", () =>
+    Effect.gen(function*() {
+      const pool = yield* ThreadPool
+      let taken = 0
+      const seen: Array<readonly [batch: number, credits: number]> = []
+      yield* Stream.runForEachChunk(pool.submit(yield* job("flood")), (chunk) =>
+        Effect.gen(function*() {
+          for (const output of chunk) {
+            if (output._tag !== "TokenDelta") continue
+            const [batch = Number.NaN, credits = Number.NaN] = output.text.split(":").map(Number)
+            // The credits a batch was sent with are for batches taken in earlier chunks, never for buffered ones.
+            expect(credits).toBeLessThanOrEqual(taken)
+            seen.push([batch, credits])
+          }
+          taken += Chunk.size(chunk)
+          yield* Effect.sleep("5 millis")
+        }))
+      expect(seen.map(([batch]) => batch)).toEqual(Array.from({ length: 40 }, (_, i) => i))
+      // Held back: past the first MaxOutstandingBatches, every batch waited for a credit.
+      expect(seen.every(([batch, credits]) => batch < MaxOutstandingBatches + credits)).toBe(true)
+      // Credited in lots of at least CreditBatches, not one message per batch.
+      const levels = [...new Set(seen.map(([, credits]) => credits))]
+      expect(levels.length).toBeGreaterThan(1)
+      expect(levels.every((credits, i) => i === 0 || credits - (levels[i - 1] ?? 0) >= CreditBatches)).toBe(true)
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { maxThreads: 1 } } }))))
 
   it.live("retires threads idle longer than idleTimeout, down to minThreads", () =>
     Effect.gen(function*() {

@@ -1,12 +1,15 @@
-/** The pool's cheap wire paths agree with full Schema encoding and decoding: event batches in, Run messages out. */
+/**
+ * The pool's cheap wire paths agree with full Schema encoding and decoding: event batches and completions in, Run
+ * messages out.
+ */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { AgentEvent } from "../src/Domain/AgentEvent.js"
 import { RunId } from "../src/Domain/Ids.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import { checkedEvents } from "../src/Pool/WorkerEvents.js"
-import { ToWorker } from "../src/Pool/WorkerProtocol.js"
-import { encodeRun } from "../src/Pool/WorkerThread.js"
+import { FromWorker, ToWorker } from "../src/Pool/WorkerProtocol.js"
+import { checkedBatch, encodeRun } from "../src/Pool/WorkerThread.js"
 
 const batch = [
   { _tag: "RunStarted", runId: "r1", seq: 0, at: 1, agent: "codex", mode: "thread-bound", model: "mock/mock-1" },
@@ -58,6 +61,39 @@ describe("checkedEvents", () => {
     for (const events of bad) {
       expect(checkedEvents(events)).toBeUndefined()
       expect(Schema.decodeUnknownEither(Schema.Array(AgentEvent))(events)._tag).toBe("Left")
+    }
+  })
+})
+
+describe("checkedBatch", () => {
+  it("builds what a full decode builds for Events and Completed, extra properties dropped", () => {
+    for (const raw of [
+      { _tag: "Events", runId: "r1", events: batch },
+      { _tag: "Completed", runId: "r1", events: batch.slice(4) },
+      { _tag: "Completed", runId: "r1", events: [], extra: "dropped" }
+    ]) {
+      const checked = checkedBatch(raw)
+      expect(checked).toEqual(Schema.decodeUnknownSync(FromWorker)(raw))
+      expect(checked !== undefined && "extra" in checked).toBe(false)
+    }
+  })
+
+  it("leaves to the full decode every other message, and refuses what it refuses", () => {
+    expect(checkedBatch({ _tag: "Failed", runId: "r1", error: {} })).toBeUndefined()
+    expect(checkedBatch({ _tag: "Ready" })).toBeUndefined()
+    const bad: ReadonlyArray<unknown> = [
+      { _tag: "Completed", runId: "r1" },
+      { _tag: "Completed", runId: "", events: [] },
+      { _tag: "Completed", runId: "x".repeat(65), events: [] },
+      { _tag: "Completed", runId: 1, events: [] },
+      { _tag: "Completed", runId: "r1", events: [{ ...batch[4], seq: -1 }] },
+      { _tag: "Events", runId: "r1", events: "not a batch" },
+      null,
+      "Completed"
+    ]
+    for (const raw of bad) {
+      expect(checkedBatch(raw)).toBeUndefined()
+      expect(Schema.decodeUnknownEither(FromWorker)(raw)._tag).toBe("Left")
     }
   })
 })

@@ -11,7 +11,7 @@ import type { AgentJob } from "../Agents/AgentRunner.js"
 import { RunId } from "../Domain/Ids.js"
 import { CpuQuotaExceeded, QueueFull, type RunError, ThreadOutOfMemory, WorkerCrashed } from "../Domain/RunError.js"
 import * as Scheduler from "./Scheduler.js"
-import type { FromWorker, ToWorker } from "./WorkerProtocol.js"
+import { CreditBatches, type FromWorker, type ToWorker } from "./WorkerProtocol.js"
 import { spawnWorkerThread, type WorkerExit, type WorkerThread } from "./WorkerThread.js"
 
 export interface PoolThreadStats {
@@ -38,7 +38,11 @@ export interface PoolStats {
 
 /** Where one run's outputs and end go. `onEnd` is called exactly once. */
 export interface RunHandlers {
-  readonly onOutputs: (outputs: ReadonlyArray<AgentOutput>) => void
+  /**
+   * `credited`: a batch the worker sent against its credit (an `Events` message); the consumer calls `credit` once it
+   * has taken it. Positions in the queue and the last batch (sent with `Completed`) take no credit.
+   */
+  readonly onOutputs: (outputs: ReadonlyArray<AgentOutput>, credited: boolean) => void
   readonly onEnd: (error: RunError | undefined) => void
 }
 
@@ -74,6 +78,8 @@ interface RunEntry {
    * that must not read as a cancellation (which would terminate a healthy thread).
    */
   completed: boolean
+  /** Batches the consumer took and the worker has not yet been credited for (posted in lots of `CreditBatches`). */
+  taken: number
 }
 
 /** Consecutive start-up deaths after which waiting runs are failed instead of kept waiting. */
@@ -85,7 +91,7 @@ export interface PoolCore {
   readonly submit: (job: AgentJob, handlers: RunHandlers) => void
   /** The consumer stopped (cancel, timeout, disconnect): a queued run leaves the queue, a busy one's thread is terminated. */
   readonly cancel: (runId: string) => void
-  /** The consumer took `batches` batches: the run's worker may send that many more. */
+  /** The consumer took `batches` credited batches: the run's worker may send that many more (credited in lots). */
   readonly credit: (runId: string, batches: number) => void
   readonly post: (threadId: number, message: ToWorker) => void
   readonly runOnThread: (threadId: number, runId: string) => AgentJob | undefined
@@ -189,7 +195,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       case "Reject":
         return finishRun(command.runId, new QueueFull({ queueSize: config.queueSize, retryAfterMs: retryAfterMs() }))
       case "Queued":
-        runs.get(command.runId)?.handlers.onOutputs([{ _tag: "RunQueued", position: command.position }])
+        runs.get(command.runId)?.handlers.onOutputs([{ _tag: "RunQueued", position: command.position }], false)
         return
       case "RunLost":
       case "Dequeued":
@@ -234,7 +240,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         const entry = runs.get(message.runId)
         if (entry === undefined || entry.threadId !== threadId) return
         if (message.events.some((output) => output._tag === "RunCompleted")) entry.completed = true
-        return entry.handlers.onOutputs(message.events)
+        return entry.handlers.onOutputs(message.events, true)
       }
       case "SpawnSubagent":
       case "StopSubagent":
@@ -243,6 +249,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       case "Failed": {
         const entry = runs.get(message.runId)
         if (entry === undefined || entry.threadId !== threadId) return
+        if (message._tag === "Completed" && message.events.length > 0) entry.handlers.onOutputs(message.events, false)
         finishRun(message.runId, message._tag === "Completed" ? undefined : message.error)
         return apply({ _tag: "RunEnded", threadId, reusable: true })
       }
@@ -324,13 +331,25 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
 
   return {
     submit: (job, handlers) => {
-      runs.set(job.runId, { job, handlers, threadId: undefined, cpuSince: undefined, dispatchedAt: 0, completed: false })
+      runs.set(job.runId, {
+        job,
+        handlers,
+        threadId: undefined,
+        cpuSince: undefined,
+        dispatchedAt: 0,
+        completed: false,
+        taken: 0
+      })
       dispatch({ _tag: "Submit", runId: job.runId })
     },
     cancel: (runId) => dispatch({ _tag: "Cancel", runId }),
     credit: (runId, batches) => {
       const entry = runs.get(runId)
-      if (entry?.threadId !== undefined) workers.get(entry.threadId)?.post({ _tag: "Credit", runId: entry.job.runId, batches })
+      if (entry?.threadId === undefined) return
+      entry.taken += batches
+      if (entry.taken < CreditBatches) return
+      workers.get(entry.threadId)?.post({ _tag: "Credit", runId: entry.job.runId, batches: entry.taken })
+      entry.taken = 0
     },
     post: (threadId, message) => workers.get(threadId)?.post(message),
     runOnThread: (threadId, runId) => {

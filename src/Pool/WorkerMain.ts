@@ -2,7 +2,8 @@
  * The entry point of a pool worker thread: its own Effect runtime, built from the config the pool
  * hands over, running one run at a time with the same agent code as inline runs. Each run gets a
  * fresh provider registry and runner, so no run sees another's state. Events go back in batches,
- * at most `MaxOutstandingBatches` ahead of what the main thread has taken.
+ * at most `MaxOutstandingBatches` ahead of what the main thread has taken; the last batch goes with
+ * `Completed`, after the run's cleanup, so that a short run costs one message back.
  */
 import { Cause, Chunk, Clock, Effect, Exit, Layer, Option, Schema, Stream } from "effect"
 import * as v8 from "node:v8"
@@ -12,6 +13,7 @@ import { AgentRunner } from "../Agents/AgentRunner.js"
 import * as InlineRunner from "../Agents/InlineRunner.js"
 import { OpenclawConfig } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
+import type { AgentEvent } from "../Domain/AgentEvent.js"
 import { AgentFailed, type RunError } from "../Domain/RunError.js"
 import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
 import * as Tools from "../Agents/Tools.js"
@@ -45,19 +47,30 @@ const program = Effect.gen(function*() {
     )
   )
 
-  const execute = (run: Extract<ToWorker, { _tag: "Run" }>) =>
-    Effect.gen(function*() {
+  const execute = (run: Extract<ToWorker, { _tag: "Run" }>) => {
+    /** The batch holding `RunCompleted`: it goes with `Completed`, once the run's resources are released. */
+    let last: ReadonlyArray<AgentEvent> | undefined
+    return Effect.gen(function*() {
       const semaphore = yield* Effect.makeSemaphore(MaxOutstandingBatches)
       credits.set(run.runId, semaphore)
       const registry = yield* ProviderRegistry.ProviderRegistry
       const model = yield* registry.resolve(run.spec.model)
       const runner = yield* AgentRunner
+      const send = (events: ReadonlyArray<AgentEvent>) =>
+        Effect.zipRight(semaphore.take(1), Effect.sync(() => post({ _tag: "Events", runId: run.runId, events })))
       let seq = 0
       yield* runner.execute({ runId: run.runId, agent: run.agent, spec: run.spec, model, depth: run.depth }).pipe(
         Stream.runForEachChunk((outputs) =>
           Effect.flatMap(Clock.currentTimeMillis, (at) => {
             const events = Chunk.toReadonlyArray(Chunk.map(outputs, (output) => stamp(output, run.runId, seq++, at)))
-            return Effect.zipRight(semaphore.take(1), Effect.sync(() => post({ _tag: "Events", runId: run.runId, events })))
+            // Outputs after RunCompleted (an agent breaking its contract) send the held batch first, in order.
+            const held = last
+            last = undefined
+            const flushed = held === undefined ? Effect.void : send(held)
+            if (!events.some((event) => event._tag === "RunCompleted")) return Effect.zipRight(flushed, send(events))
+            return Effect.map(flushed, () => {
+              last = events
+            })
           })
         )
       )
@@ -66,7 +79,8 @@ const program = Effect.gen(function*() {
       Effect.onExit((exit) =>
         Effect.sync(() => {
           credits.delete(run.runId)
-          if (Exit.isSuccess(exit)) return post({ _tag: "Completed", runId: run.runId })
+          if (Exit.isSuccess(exit)) return post({ _tag: "Completed", runId: run.runId, events: last ?? [] })
+          if (last !== undefined) post({ _tag: "Events", runId: run.runId, events: last })
           const failure = Cause.failureOption(exit.cause)
           const error: RunError = Option.getOrElse(failure, () =>
             new AgentFailed({ runId: run.runId, reason: `worker: ${Cause.pretty(exit.cause)}` })
@@ -76,6 +90,7 @@ const program = Effect.gen(function*() {
       ),
       Effect.ignore
     )
+  }
 
   const runFork = Effect.runFork
   port.on("message", (raw: unknown) => {

@@ -14,6 +14,12 @@ import { StartRun } from "../Domain/RunSpec.js"
 /** Batches a worker may send for one run before the main thread has taken them (flow control). */
 export const MaxOutstandingBatches = 8
 
+/**
+ * The main thread credits taken batches back in lots of this many, not one `Credit` per batch: a tiny run then costs
+ * one message each way. Half of `MaxOutstandingBatches`, so the worker still has batches to send while a lot is due.
+ */
+export const CreditBatches = MaxOutstandingBatches / 2
+
 /** What the worker needs at start, as `workerData`. */
 export const WorkerInit = Schema.Struct({
   threadId: Schema.Int,
@@ -45,7 +51,11 @@ export const FromWorker = Schema.Union(
   /** The worker built its runtime and takes runs. */
   Schema.TaggedStruct("Ready", {}),
   Schema.TaggedStruct("Events", { runId: RunId, events: Schema.Array(AgentEvent) }),
-  Schema.TaggedStruct("Completed", { runId: RunId }),
+  /**
+   * The run ended cleanly and its resources are released (the thread takes the next run). `events` is its last batch,
+   * the one holding `RunCompleted`, sent with the end so that a short run costs one message; it takes no credit.
+   */
+  Schema.TaggedStruct("Completed", { runId: RunId, events: Schema.Array(AgentEvent) }),
   Schema.TaggedStruct("Failed", { runId: RunId, error: RunError }),
   /** The run asks for a child `subagent` run on another thread of the pool (the `spawn_subagent` tool). */
   Schema.TaggedStruct("SpawnSubagent", {

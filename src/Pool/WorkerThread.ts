@@ -52,6 +52,24 @@ export const encodeRun = (message: RunMessage): Extract<typeof ToWorker.Encoded,
   depth: message.depth
 })
 const decode = Schema.decodeUnknownEither(FromWorker)
+const isRunId = Schema.is(RunId)
+
+/**
+ * An `Events` or `Completed` message checked cheaply (`checkedEvents`), built without a full decode; undefined for any
+ * other message and for one that fails the check (the caller decodes those in full). Extra properties are dropped, as
+ * a decode drops them.
+ */
+export const checkedBatch = (raw: unknown): Extract<FromWorker, { _tag: "Events" | "Completed" }> | undefined => {
+  if (!(Predicate.isTagged(raw, "Events") || Predicate.isTagged(raw, "Completed"))) return undefined
+  if (!Predicate.hasProperty(raw, "runId") || !isRunId(raw.runId) || !Predicate.hasProperty(raw, "events")) {
+    return undefined
+  }
+  const events = checkedEvents(raw.events)
+  if (events === undefined) return undefined
+  return raw._tag === "Events"
+    ? { _tag: "Events", runId: raw.runId, events }
+    : { _tag: "Completed", runId: raw.runId, events }
+}
 
 export const spawnWorkerThread = (options: WorkerThreadOptions): WorkerThread => {
   const worker = new Worker(options.script, {
@@ -64,13 +82,10 @@ export const spawnWorkerThread = (options: WorkerThreadOptions): WorkerThread =>
   let outOfMemory = false
   let lastError: string | undefined
   worker.on("message", (raw: unknown) => {
-    // Event batches (every token) take the cheap check; anything else, or a batch that fails it, is decoded.
-    if (Predicate.isTagged(raw, "Events") && Predicate.hasProperty(raw, "runId") && typeof raw.runId === "string") {
-      const events = Predicate.hasProperty(raw, "events") ? checkedEvents(raw.events) : undefined
-      if (events !== undefined && Schema.is(RunId)(raw.runId)) {
-        return options.onMessage({ _tag: "Events", runId: raw.runId, events })
-      }
-    }
+    // Event batches (every token) and completions take the cheap check; anything else, or a message that fails it,
+    // is decoded in full.
+    const checked = checkedBatch(raw)
+    if (checked !== undefined) return options.onMessage(checked)
     const message = decode(raw)
     // A message that does not decode is dropped: the worker can only speak the protocol.
     if (Either.isLeft(message)) return
