@@ -49,6 +49,12 @@ describe("checkedEvents", () => {
     expect(Schema.encodeSync(Schema.Array(AgentEvent))(checked ?? [])).toEqual(batch)
   })
 
+  it("the structured clone of decoded events (what a worker posts) is their full encoding", () => {
+    const events = Schema.decodeUnknownSync(Schema.Array(AgentEvent))(batch)
+    expect(structuredClone(events)).toEqual(Schema.encodeSync(Schema.Array(AgentEvent))(events))
+    expect(structuredClone(events)).toEqual(batch)
+  })
+
   it("refuses batches a full decode refuses: wrong shapes, refinements and brands", () => {
     const bad: ReadonlyArray<unknown> = [
       [{ _tag: "TokenDelta", runId: "r1", seq: -1, at: 0, text: "x" }],

@@ -32,6 +32,12 @@ const program = Effect.gen(function*() {
   const encode = Schema.encodeSync(FromWorker)
   const decode = Schema.decodeUnknownEither(ToWorker)
   const post = (message: FromWorker) => port.postMessage(encode(message))
+  /**
+   * Event batches are posted as they are, without `Schema.encode`: every field of an `AgentEvent` encodes to itself,
+   * so the structured clone of the classes is their JSON form (tested equal); the main thread checks what it gets.
+   * Encoding them was the largest part of the worker's work per short run in a profile.
+   */
+  const postBatch = (message: Extract<FromWorker, { _tag: "Events" | "Completed" }>) => port.postMessage(message)
   const credits = new Map<string, Effect.Semaphore>()
   const subagents = WorkerSubagents.make(post)
   // The same runner as inline runs, except that subagents run on other threads of the pool. Built once per
@@ -57,7 +63,7 @@ const program = Effect.gen(function*() {
       const model = yield* registry.resolve(run.spec.model)
       const runner = yield* AgentRunner
       const send = (events: ReadonlyArray<AgentEvent>) =>
-        Effect.zipRight(semaphore.take(1), Effect.sync(() => post({ _tag: "Events", runId: run.runId, events })))
+        Effect.zipRight(semaphore.take(1), Effect.sync(() => postBatch({ _tag: "Events", runId: run.runId, events })))
       let seq = 0
       yield* runner.execute({ runId: run.runId, agent: run.agent, spec: run.spec, model, depth: run.depth }).pipe(
         Stream.runForEachChunk((outputs) =>
@@ -79,8 +85,8 @@ const program = Effect.gen(function*() {
       Effect.onExit((exit) =>
         Effect.sync(() => {
           credits.delete(run.runId)
-          if (Exit.isSuccess(exit)) return post({ _tag: "Completed", runId: run.runId, events: last ?? [] })
-          if (last !== undefined) post({ _tag: "Events", runId: run.runId, events: last })
+          if (Exit.isSuccess(exit)) return postBatch({ _tag: "Completed", runId: run.runId, events: last ?? [] })
+          if (last !== undefined) postBatch({ _tag: "Events", runId: run.runId, events: last })
           const failure = Cause.failureOption(exit.cause)
           const error: RunError = Option.getOrElse(failure, () =>
             new AgentFailed({ runId: run.runId, reason: `worker: ${Cause.pretty(exit.cause)}` })
