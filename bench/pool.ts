@@ -15,19 +15,25 @@ import { Piscina } from "piscina"
 import type { AgentJob } from "../src/Agents/AgentRunner.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { RunId } from "../src/Domain/Ids.js"
+import type { RunError } from "../src/Domain/RunError.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
 import * as ThreadPool from "../src/Pool/ThreadPool.js"
 import * as Quota from "../src/Quota/Quota.js"
 
 const quick = process.argv.includes("--quick")
+/** `--only=<text>`: measure only the rows whose name contains it (for profiling one path); results are not written. */
+const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
+const selected = (name: string) => only === undefined || name.includes(only)
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../bench")
 const threads = Math.min(2, os.availableParallelism())
 const sequentialCount = quick ? 1_000 : 5_000
-const throughputCount = quick ? 5_000 : 30_000
+const throughputCount = quick ? 20_000 : 100_000
 const inFlight = 64
 const agentRuns = quick ? 100 : 400
 const timeBudgetMs = quick ? 20_000 : 60_000
+/** Interleaved rounds of the noop measurements; each row reports the median of its rounds. */
+const rounds = 3
 
 const percentile = (values: ReadonlyArray<number>, q: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -39,6 +45,8 @@ interface Row {
   readonly p50Ms: number
   readonly p99Ms: number
   readonly opsPerSecond: number
+  /** CPU time of the whole process (main thread and workers) per task during the throughput phase, in µs. */
+  readonly cpuUsPerTask: number
 }
 
 const config = (maxThreads: number) =>
@@ -54,10 +62,12 @@ const poolLayer = (script: URL | undefined) =>
   )
 
 let counter = 0
+/** One spec for every job, as piscina gets the same kind of input every time: the pool's cost, not the caller's. */
+const spec = new StartRun({ prompt: "x", mode: "thread-bound" })
 const makeJob = (languageModel: AgentJob["model"]["languageModel"]): AgentJob => ({
   runId: RunId.make(`bench-${++counter}`),
   agent: "codex",
-  spec: new StartRun({ prompt: "x", mode: "thread-bound" }),
+  spec,
   model: { id: "mock/mock-1", provider: "mock", model: "mock-1", languageModel }
 })
 
@@ -90,6 +100,7 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
       if (i >= 50) latencies.push(first - start)
     }
     const started = performance.now()
+    const cpuBefore = process.cpuUsage()
     let done = 0
     yield* Effect.forEach(
       Array.from({ length: total }, (_, i) => i),
@@ -102,11 +113,13 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
       { concurrency: inFlight, discard: true }
     )
     const seconds = (performance.now() - started) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
     return {
       name,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
-      opsPerSecond: done / seconds
+      opsPerSecond: done / seconds,
+      cpuUsPerTask: (cpu.user + cpu.system) / done
     } satisfies Row
   }).pipe(Effect.provide(poolLayer(script)))
 
@@ -127,6 +140,7 @@ const measurePiscina = async (sequential: number, total: number): Promise<Row> =
       latencies.push(performance.now() - start)
     }
     const started = performance.now()
+    const cpuBefore = process.cpuUsage()
     let next = 0
     let done = 0
     const lane = async () => {
@@ -138,38 +152,50 @@ const measurePiscina = async (sequential: number, total: number): Promise<Row> =
     }
     await Promise.all(Array.from({ length: inFlight }, lane))
     const seconds = (performance.now() - started) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
     return {
       name: "piscina (noop task)",
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
-      opsPerSecond: done / seconds
+      opsPerSecond: done / seconds,
+      cpuUsPerTask: (cpu.user + cpu.system) / done
     }
   } finally {
     await piscina.destroy()
   }
 }
 
+const median = (values: ReadonlyArray<number>) => percentile(values, 0.5)
+
 const main = Effect.gen(function*() {
-  // Interleaved: piscina, ours, piscina, ours, so drift in the machine's load affects both alike.
+  // Interleaved: piscina, ours, piscina, ours, ..., so drift in the machine's load affects both alike. Each row
+  // reports the median of its rounds, not the best.
+  const noop = new URL(`file://${path.join(benchDir, "noop-worker.mjs")}`)
+  const measurements: ReadonlyArray<readonly [string, Effect.Effect<Row, RunError>]> = [
+    ["piscina (noop task)", Effect.promise(() => measurePiscina(sequentialCount / 2, throughputCount / 2))],
+    [
+      "ThreadPool.run (noop worker)",
+      measurePool("ThreadPool.run (noop worker)", noop, sequentialCount / 2, throughputCount / 2, "run")
+    ],
+    [
+      "ThreadPool.submit stream (noop worker)",
+      measurePool("ThreadPool.submit stream (noop worker)", noop, sequentialCount / 2, throughputCount / 2, "submit")
+    ]
+  ]
   const rows: Array<Row> = []
-  for (let round = 0; round < 2; round++) {
-    rows.push(yield* Effect.promise(() => measurePiscina(sequentialCount / 2, throughputCount / 2)))
-    const noop = new URL(`file://${path.join(benchDir, "noop-worker.mjs")}`)
-    rows.push(yield* measurePool("ThreadPool.run (noop worker)", noop, sequentialCount / 2, throughputCount / 2, "run"))
-    rows.push(
-      yield* measurePool("ThreadPool.submit stream (noop worker)", noop, sequentialCount / 4, throughputCount / 4, "submit")
-    )
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, measure] of measurements) if (selected(name)) rows.push(yield* measure)
   }
-  rows.push(
-    yield* measurePool("ThreadPool.submit (real worker, mock agent run)", undefined, agentRuns, agentRuns * 2, "submit")
-  )
+  const agentRow = "ThreadPool.submit (real worker, mock agent run)"
+  if (selected(agentRow)) rows.push(yield* measurePool(agentRow, undefined, agentRuns, agentRuns * 2, "submit"))
   const merged = new Map<string, Array<Row>>()
   for (const row of rows) merged.set(row.name, [...(merged.get(row.name) ?? []), row])
   const summary = [...merged.entries()].map(([name, samples]) => ({
     name,
-    p50Ms: Math.min(...samples.map((s) => s.p50Ms)),
-    p99Ms: Math.min(...samples.map((s) => s.p99Ms)),
-    opsPerSecond: Math.max(...samples.map((s) => s.opsPerSecond)),
+    p50Ms: median(samples.map((s) => s.p50Ms)),
+    p99Ms: median(samples.map((s) => s.p99Ms)),
+    opsPerSecond: median(samples.map((s) => s.opsPerSecond)),
+    cpuUsPerTask: median(samples.map((s) => s.cpuUsPerTask)),
     rounds: samples
   }))
   const machine = {
@@ -180,13 +206,16 @@ const main = Effect.gen(function*() {
     quick
   }
   const table = [
-    `| pool (${threads} warm threads) | dispatch p50 | dispatch p99 | throughput (${inFlight} in flight) |`,
-    "|---|---|---|---|",
+    `| pool (${threads} warm threads) | dispatch p50 | dispatch p99 | throughput (${inFlight} in flight) | CPU per task |`,
+    "|---|---|---|---|---|",
     ...summary.map((row) =>
-      `| ${row.name} | ${row.p50Ms.toFixed(3)} ms | ${row.p99Ms.toFixed(3)} ms | ${Math.round(row.opsPerSecond)} /s |`
+      `| ${row.name} | ${row.p50Ms.toFixed(3)} ms | ${row.p99Ms.toFixed(3)} ms | ${Math.round(row.opsPerSecond)} /s | ${
+        Math.round(row.cpuUsPerTask)
+      } µs |`
     )
   ].join("\n")
   console.log(`\nmachine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}\n\n${table}\n`)
+  if (only !== undefined) return
   const resultsDir = path.join(benchDir, "results")
   fs.mkdirSync(resultsDir, { recursive: true })
   const file = path.join(resultsDir, quick ? "pool-quick.json" : "pool.json")
