@@ -279,7 +279,20 @@ export const initial = (config: SchedulerConfig, now: number): readonly [State, 
   return settle(empty, draft(empty))
 }
 
-export const step = (state: State, event: Event): readonly [State, ReadonlyArray<Command>] => {
+export const step = (state: State, event: Event): readonly [State, ReadonlyArray<Command>] =>
+  event._tag === "Tick" ? tick(state, event.now) : transition(state, event, state.now)
+
+const tick = (state: State, now: number): readonly [State, ReadonlyArray<Command>] => {
+  if (!Number.isFinite(now) || !(now > state.now)) return unchanged(state)
+  return settle(state, draft(state, now))
+}
+
+/** `event`'s step with the clock at `now` (its drafts start there); a refused or senseless event keeps `state`. */
+const transition = (
+  state: State,
+  event: Exclude<Event, { readonly _tag: "Tick" }>,
+  now: number
+): readonly [State, ReadonlyArray<Command>] => {
   switch (event._tag) {
     case "Submit": {
       const { runId } = event
@@ -287,19 +300,19 @@ export const step = (state: State, event: Event): readonly [State, ReadonlyArray
       const s = stats(state)
       const places = s.idle + s.starting + (state.config.maxThreads - s.alive)
       if (state.queue.length >= places + state.config.queueSize) return [state, [{ _tag: "Reject", runId }]]
-      const d = draft(state)
+      const d = draft(state, now)
       d.queue.push(runId)
       return settle(state, d)
     }
     case "ThreadReady": {
       if (state.threads.get(event.threadId)?.status !== "starting") return unchanged(state)
-      const d = draft(state)
+      const d = draft(state, now)
       setIdle(d, event.threadId)
       return settle(state, d)
     }
     case "RunEnded": {
       if (state.threads.get(event.threadId)?.status !== "busy") return unchanged(state)
-      const d = draft(state)
+      const d = draft(state, now)
       if (event.reusable) setIdle(d, event.threadId)
       else setStopping(d, event.threadId)
       return settle(state, d)
@@ -307,30 +320,26 @@ export const step = (state: State, event: Event): readonly [State, ReadonlyArray
     case "Cancel": {
       const index = state.queue.indexOf(event.runId)
       if (index >= 0) {
-        const d = draft(state)
+        const d = draft(state, now)
         d.queue.splice(index, 1)
         d.commands.push({ _tag: "Dequeued", runId: event.runId })
         return settle(state, d)
       }
       const thread = busyWith(state, event.runId)
       if (thread === undefined) return unchanged(state)
-      const d = draft(state)
+      const d = draft(state, now)
       setStopping(d, thread.id)
       return settle(state, d)
     }
     case "ThreadExited": {
       const thread = state.threads.get(event.threadId)
       if (thread === undefined) return unchanged(state)
-      const d = draft(state)
+      const d = draft(state, now)
       d.threads.delete(thread.id)
       if (thread.status === "busy" && thread.runId !== undefined) {
         d.commands.push({ _tag: "RunLost", runId: thread.runId })
       }
       return settle(state, d)
-    }
-    case "Tick": {
-      if (!Number.isFinite(event.now) || !(event.now > state.now)) return unchanged(state)
-      return settle(state, draft(state, event.now))
     }
     default:
       return unchanged(state)
@@ -342,6 +351,14 @@ export const step = (state: State, event: Event): readonly [State, ReadonlyArray
  * steps' in order, with at most one `WakeAt` (the pending retirement after the event, when it differs from `state`'s).
  */
 export const stepAt = (state: State, now: number, event: Event): readonly [State, ReadonlyArray<Command>] => {
+  if (event._tag !== "Tick" && Number.isFinite(now) && now > state.now) {
+    const wakeAt = nextWakeAt(state)
+    if (wakeAt === undefined || wakeAt > now) {
+      // No retirement is due, so the Tick would only move the clock: one step instead of two (the driver's hot path).
+      const [after, commands] = transition(state, event, now)
+      return [after.now === now ? after : { ...after, now }, commands]
+    }
+  }
   const [ticked, tickCommands] = step(state, { _tag: "Tick", now })
   const [after, eventCommands] = step(ticked, event)
   if (tickCommands.length === 0) return [after, eventCommands]
