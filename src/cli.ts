@@ -15,6 +15,7 @@ import {
   Duration,
   Effect,
   Exit,
+  FiberRef,
   Layer,
   Option,
   type Redacted,
@@ -35,9 +36,11 @@ import { make as makeHttpRunClient } from "./Client/HttpRunClient.js"
 import { configJsonSchema } from "./Config/ConfigJsonSchema.js"
 import { type ConfigError, loadConfig, renderConfig } from "./Config/ConfigLoader.js"
 import { AgentEvent } from "./Domain/AgentEvent.js"
+import { type LogEntry, LogLevelName } from "./Domain/LogEntry.js"
 import type { RunError } from "./Domain/RunError.js"
 import { GatewayStatus } from "./Domain/ServerInfo.js"
 import { exitCodeOf, runGateway } from "./Gateway/GatewayMain.js"
+import { jsonLine, logLevelName, prettyLine } from "./Telemetry/GatewayLogger.js"
 import { version } from "./Version.js"
 
 /** How a command ends when it does not succeed: the process exit code and what to say on stderr. */
@@ -145,13 +148,104 @@ const gateway = Command.make("gateway", {
 }, (options) =>
   Effect.gen(function*() {
     interruptedExitCode = ExitCode.ok
+    // `--log-level` is @effect/cli's built-in option: it sets the minimum level around this handler. A level other
+    // than the default (info) overrides `logging.level`.
+    const level = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
+    const logLevel = level._tag === "Info" ? Option.none() : Option.some(logLevelName(level))
     // runGateway prints its own start-up errors; only the exit code is left to choose.
-    yield* runGateway(options).pipe(
+    yield* runGateway({ ...options, logLevel }).pipe(
       Effect.catchAllCause((cause) =>
         Effect.fail(new CliExit({ code: exitCodeOf(Exit.failCause(cause)), message: "" }))
       )
     )
   })).pipe(Command.withDescription("Run the gateway in the foreground until SIGINT/SIGTERM"))
+
+
+// ---------------------------------------------------------------------------------------------
+// openclaw gateway logs
+// ---------------------------------------------------------------------------------------------
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `--since`: a duration back from now (`90s`, `5m`, `2h`, `1d`) or a date (`2026-11-26T10:00:00Z`). */
+const parseSince = (text: string, now: number): Effect.Effect<number, ValidationError.ValidationError> => {
+  const relative = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim())
+  if (relative !== null) return Effect.succeed(now - Number(relative[1]) * (durationUnits[relative[2] ?? "s"] ?? 1000))
+  const absolute = Date.parse(text)
+  return Number.isNaN(absolute)
+    ? Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--since: expected e.g. 5m, 2h or an ISO date, got ${text}`)))
+    : Effect.succeed(absolute)
+}
+
+const levelColours: Record<LogLevelName, string> = {
+  trace: "\x1b[90m",
+  debug: "\x1b[36m",
+  info: "\x1b[32m",
+  warning: "\x1b[33m",
+  error: "\x1b[31m",
+  fatal: "\x1b[35m"
+}
+
+/** One entry as the gateway's pretty format prints it, the level coloured when stdout is a terminal. */
+const describeEntry = (entry: LogEntry, colour: boolean): string => {
+  const line = prettyLine(entry)
+  if (!colour) return line
+  const level = entry.level.toUpperCase()
+  const at = line.indexOf(level)
+  return `\x1b[2m${line.slice(0, at)}\x1b[0m${levelColours[entry.level]}${level}\x1b[0m${line.slice(at + level.length)}`
+}
+
+const logs = Command.make("logs", {
+  ...clientOptions,
+  level: Options.choice("level", LogLevelName.literals).pipe(
+    Options.withDescription("Least severe level to show (default info)"),
+    Options.optional
+  ),
+  follow: Options.boolean("follow").pipe(Options.withAlias("f"), Options.withDescription("Keep printing new entries")),
+  since: Options.text("since").pipe(
+    Options.withDescription("Only entries since a duration ago (5m, 2h) or a date"),
+    Options.optional
+  ),
+  run: Options.text("run").pipe(Options.withDescription("Only entries of this run id"), Options.optional),
+  limit: Options.integer("limit").pipe(Options.withDescription("At most this many past entries"), Options.optional)
+}, (flags) =>
+  Effect.gen(function*() {
+    const now = Date.now()
+    const since = Option.isSome(flags.since) ? Option.some(yield* parseSince(flags.since.value, now)) : Option.none()
+    const colour = process.stdout.isTTY === true && !flags.json
+    let expected: number | undefined
+    const print = (entry: LogEntry) =>
+      Effect.gen(function*() {
+        // Entries are numbered in the gateway's whole log: a jump while following means the ring dropped some.
+        if (flags.follow && expected !== undefined && entry.seq > expected && Option.isNone(flags.run)) {
+          yield* writeErr(`[${entry.seq - expected} entries not shown: filtered or dropped by the gateway's ring]\n`)
+        }
+        expected = entry.seq + 1
+        yield* writeOut(flags.json ? jsonLine(entry) : describeEntry(entry, colour))
+      })
+    yield* withClient(
+      flags,
+      GatewayClient.pipe(
+        Effect.flatMap((client) =>
+          Stream.runForEach(
+            client.tailLogs({
+              ...Option.match(flags.level, { onNone: () => ({}), onSome: (level) => ({ level }) }),
+              since: Option.getOrUndefined(since),
+              runId: Option.getOrUndefined(flags.run),
+              limit: Option.getOrUndefined(flags.limit),
+              follow: flags.follow
+            }),
+            print
+          )
+        ),
+        Effect.mapError((error) =>
+          error._tag === "Forbidden"
+            ? new CliExit({ code: ExitCode.tokenRejected, message: `openclaw gateway logs: ${error.message}` })
+            : connectionFailure(error)
+        )
+      )
+    )
+  })).pipe(Command.withDescription("Print the gateway's recent log entries (needs the admin scope); -f follows"))
 
 // ---------------------------------------------------------------------------------------------
 // openclaw run
@@ -398,7 +492,7 @@ const config = Command.make("config").pipe(
 // ---------------------------------------------------------------------------------------------
 
 const openclaw = Command.make("openclaw").pipe(
-  Command.withSubcommands([gateway, run, status, config]),
+  Command.withSubcommands([gateway.pipe(Command.withSubcommands([logs])), run, status, config]),
   Command.withDescription("Run and talk to the openclaw gateway")
 )
 
@@ -416,6 +510,8 @@ const program = Effect.suspend(() => main(process.argv)).pipe(
 
 NodeRuntime.runMain(program, {
   disableErrorReporting: true,
+  // The gateway installs its own logger (JSON lines or pretty, per logging.format).
+  disablePrettyLogger: true,
   teardown: (exit, onExit) => {
     // The program's value is its exit code (teardown is generic over it, hence the check).
     if (Exit.isSuccess(exit)) return onExit(typeof exit.value === "number" ? exit.value : 0)

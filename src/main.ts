@@ -4,5 +4,7 @@ import { exitCodeOf, noOverrides, runGateway } from "./Gateway/GatewayMain.js"
 
 NodeRuntime.runMain(runGateway(noOverrides), {
   disableErrorReporting: true,
+  // The gateway installs its own logger (JSON lines or pretty, per logging.format).
+  disablePrettyLogger: true,
   teardown: (exit, onExit) => onExit(exitCodeOf(exit))
 })

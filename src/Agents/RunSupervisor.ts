@@ -98,13 +98,18 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         active.delete(run.runId)
         if (Exit.isSuccess(exit)) {
           completedCount++
-          return events.end
+          return Effect.zipRight(Effect.logDebug("run completed"), events.end)
         }
         failedCount++
         const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure)) return events.fail(failure.value)
+        if (Option.isSome(failure)) {
+          return Effect.zipRight(Effect.logWarning(`run failed: ${failure.value.message}`), events.fail(failure.value))
+        }
         if (Cause.isInterruptedOnly(exit.cause)) {
-          return events.fail(new RunCancelled({ runId: run.runId, reason: run.stopReason }))
+          return Effect.zipRight(
+            Effect.logInfo(`run cancelled (${run.stopReason})`),
+            events.fail(new RunCancelled({ runId: run.runId, reason: run.stopReason }))
+          )
         }
         return Effect.zipRight(
           Effect.logError("run died", exit.cause),
@@ -155,6 +160,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         Effect.onExit((exit) => finish(run, events, exit)),
         // The mailbox carries the error to the client; the fiber itself ends quietly.
         Effect.ignore,
+        (effect) => Effect.zipRight(Effect.logDebug("run started"), effect),
+        Effect.annotateLogs({ runId: run.runId, agent: run.agent, principal: run.principal ?? "anonymous" }),
         Effect.withSpan("RunSupervisor.run", { attributes: { runId: run.runId, agent: run.agent } })
       )
     }

@@ -14,6 +14,7 @@ import { defaultTokenFile, readTokenFile } from "../Auth/TokenFile.js"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import { type Forbidden, Unauthorized } from "../Domain/AuthError.js"
 import type { RunId } from "../Domain/Ids.js"
+import { type LogEntry, TailLogsRequest } from "../Domain/LogEntry.js"
 import type { RunError, RunNotFound } from "../Domain/RunError.js"
 import type { StartRun } from "../Domain/RunSpec.js"
 import { type GatewayStatus, ProtocolVersion, type ServerInfo } from "../Domain/ServerInfo.js"
@@ -115,6 +116,10 @@ export interface GatewayClientService {
   readonly startRun: (spec: StartRunSpec) => Stream.Stream<AgentEvent, RunError | SessionError | GatewayClientError>
   readonly cancelRun: (runId: RunId) => Effect.Effect<void, RunNotFound | SessionError | GatewayClientError>
   readonly status: Effect.Effect<GatewayStatus, SessionError | GatewayClientError>
+  /** The gateway's recent log entries (needs the `admin` scope), then with `follow` new ones until interrupted. */
+  readonly tailLogs: (
+    request: ConstructorParameters<typeof TailLogsRequest>[0]
+  ) => Stream.Stream<LogEntry, SessionError | GatewayClientError>
 }
 
 interface ResolvedToken {
@@ -277,18 +282,20 @@ export const make = Effect.fnUntraced(function*(options: GatewayClientOptions = 
     yield* connect.pipe(Effect.catchAll(() => Effect.sleep(Duration.millis(refreshPollMs))))
   }).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
 
-  const startRun = (spec: StartRunSpec) => {
-    const attempt = (token: string) => client.StartRun(spec, { headers: headersOf(token) })
-    return Stream.unwrap(Effect.map(currentToken, attempt)).pipe(
+  /** A streaming call with the current token, retried once with a new session if it was stale. */
+  const authenticatedStream = <A, E>(
+    call: (token: string) => Stream.Stream<A, E | Unauthorized | RpcClientError>
+  ): Stream.Stream<A, E | Unauthorized | GatewayClientError> =>
+    Stream.unwrap(Effect.map(currentToken, call)).pipe(
       // A refused session fails the stream before its first element, so retrying repeats nothing.
       Stream.catchAll((error) =>
-        isStaleSession(error)
-          ? Stream.unwrap(Effect.map(connect, (info) => attempt(info.sessionToken)))
-          : Stream.fail(error)
+        isStaleSession(error) ? Stream.unwrap(Effect.map(connect, (info) => call(info.sessionToken))) : Stream.fail(error)
       ),
-      Stream.catchTag("RpcClientError", (error) => Stream.fail(classify(error)))
+      Stream.mapError((error) => (error instanceof RpcClientError ? classify(error) : error))
     )
-  }
+
+  const startRun = (spec: StartRunSpec) =>
+    authenticatedStream((token) => client.StartRun(spec, { headers: headersOf(token) }))
 
   return GatewayClient.of({
     url,
@@ -301,6 +308,8 @@ export const make = Effect.fnUntraced(function*(options: GatewayClientOptions = 
           Effect.catchTag("RpcClientError", failClassified)
         )
       ),
+    tailLogs: (request) =>
+      authenticatedStream((token) => client.TailLogs(new TailLogsRequest(request), { headers: headersOf(token) })),
     status: authenticated((token) =>
       client.Status({}, { headers: headersOf(token) }).pipe(Effect.catchTag("RpcClientError", failClassified))
     )

@@ -8,6 +8,7 @@
 import { identity, Redacted, Schema } from "effect"
 import * as crypto from "node:crypto"
 import * as os from "node:os"
+import { LogLevelName } from "../Domain/LogEntry.js"
 import { Scope } from "../Domain/Principal.js"
 import { ByteSize } from "./ByteSize.js"
 import { Secret } from "./Secret.js"
@@ -584,6 +585,25 @@ export const RunsSection = Schema.Struct({
   )
 })
 
+export const LoggingSection = Schema.Struct({
+  level: withDefault(
+    LogLevelName,
+    "info",
+    "Least severe level logged: \"trace\", \"debug\", \"info\" (default), \"warning\", \"error\" or \"fatal\". " +
+      "`openclaw gateway --log-level` overrides it."
+  ),
+  format: withDefault(
+    Schema.Literal("json", "pretty"),
+    "json",
+    "Lines on stdout: \"json\" (default; one JSON object per line, for log shippers) or \"pretty\" (for people)."
+  ),
+  ringSize: withDefault(
+    Schema.Int.pipe(Schema.between(100, 1_000_000)),
+    2000,
+    "Recent entries kept in memory for `openclaw gateway logs`. Default 2000."
+  )
+})
+
 export const OpenclawConfig = Schema.Struct({
   $schema: optional(Schema.String, "Editors' JSON Schema reference; ignored by the gateway."),
   gateway: section(GatewaySection, "The HTTP + WebSocket listener."),
@@ -592,7 +612,8 @@ export const OpenclawConfig = Schema.Struct({
   security: section(SecuritySection, "Authentication of clients and sessions."),
   models: section(ModelsSection, "LLM providers and the default model."),
   runs: section(RunsSection, "Limits of a single run."),
-  quotas: section(QuotasSection, "Per-principal limits on runs.")
+  quotas: section(QuotasSection, "Per-principal limits on runs."),
+  logging: section(LoggingSection, "The gateway's log: level, format, the in-memory ring `gateway logs` reads.")
 }).annotations({
   identifier: "OpenclawConfig",
   title: "openclaw.json",

@@ -11,6 +11,9 @@ import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
 import * as PoolRunner from "../Pool/PoolRunner.js"
 import * as ThreadPool from "../Pool/ThreadPool.js"
 import * as Quota from "../Quota/Quota.js"
+import type { LogLevelName } from "../Domain/LogEntry.js"
+import * as GatewayLogger from "../Telemetry/GatewayLogger.js"
+import * as LogRing from "../Telemetry/LogRing.js"
 import { GatewayServer } from "./GatewayServer.js"
 
 export interface GatewayOptions {
@@ -18,6 +21,7 @@ export interface GatewayOptions {
   readonly config: Option.Option<string>
   readonly port: Option.Option<number>
   readonly bind: Option.Option<string>
+  readonly logLevel?: Option.Option<LogLevelName>
 }
 
 export const noOverrides: GatewayOptions = { config: Option.none(), port: Option.none(), bind: Option.none() }
@@ -35,6 +39,10 @@ export const configLayer = (options: GatewayOptions): Layer.Layer<GatewayConfig,
           ...config.gateway,
           port: Option.getOrElse(options.port, () => config.gateway.port),
           bind: Option.getOrElse(options.bind, () => config.gateway.bind)
+        },
+        logging: {
+          ...config.logging,
+          level: Option.getOrElse(options.logLevel ?? Option.none(), () => config.logging.level)
         }
       }
     }))
@@ -47,8 +55,11 @@ export const RunsLive = RunSupervisor.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Quota.layer)
 )
 
+/** The log: Effect's logger replaced for everything the gateway builds, entries kept in the ring. */
+export const LoggingLive = GatewayLogger.layer().pipe(Layer.provideMerge(LogRing.layer))
+
 /** Everything the gateway runs, given its config. */
-export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunsLive))
+export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunsLive), Layer.provideMerge(LoggingLive))
 
 /** Exit code for a gateway that stopped: 2 when it refused to start because of its configuration. */
 export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {

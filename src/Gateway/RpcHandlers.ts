@@ -11,6 +11,7 @@ import { ConnectionId } from "../Domain/Ids.js"
 import { GatewayStatus, PoolStatus, ProtocolVersion, ServerInfo, ThreadStatus } from "../Domain/ServerInfo.js"
 import { ThreadPool } from "../Pool/ThreadPool.js"
 import { Quota } from "../Quota/Quota.js"
+import { LogRing } from "../Telemetry/LogRing.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
 import { CurrentPrincipal, SessionAuth } from "../Rpc/SessionAuth.js"
 import { version } from "../Version.js"
@@ -31,6 +32,7 @@ const handlers = (listen: string) =>
     const sockets = yield* RpcWebSocket
     const pool = yield* ThreadPool
     const quota = yield* Quota
+    const logs = yield* LogRing
     const principalOf = (clientId: number) => sockets.connection(clientId)?.principal.name ?? "anonymous"
     const startedAt = yield* Clock.currentTimeMillis
 
@@ -59,6 +61,7 @@ const handlers = (listen: string) =>
           const run = yield* supervisor.start(spec, { principal: name })
           return run.events
         }),
+      TailLogs: (request) => logs.tail(request),
       CancelRun: ({ runId }) =>
         Effect.flatMap(CurrentPrincipal, ({ name }) => supervisor.cancel(runId, { principal: name })),
       Status: () =>

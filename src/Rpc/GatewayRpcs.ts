@@ -7,6 +7,7 @@ import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { AgentEvent } from "../Domain/AgentEvent.js"
 import { RunId } from "../Domain/Ids.js"
+import { LogEntry, TailLogsRequest } from "../Domain/LogEntry.js"
 import { RunError, RunNotFound } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 import { ClientHello, GatewayStatus, ServerInfo } from "../Domain/ServerInfo.js"
@@ -25,5 +26,9 @@ export class GatewayRpcs extends RpcGroup.make(
     .annotate(RequiredScope, "runs:write"),
   Rpc.make("Status", { payload: {}, success: GatewayStatus })
     .middleware(SessionAuth)
-    .annotate(RequiredScope, "runs:read")
+    .annotate(RequiredScope, "runs:read"),
+  /** The gateway's recent log entries that match, then (with `follow`) new ones as they are written. */
+  Rpc.make("TailLogs", { payload: TailLogsRequest, success: LogEntry, stream: true })
+    .middleware(SessionAuth)
+    .annotate(RequiredScope, "admin")
 ) {}

@@ -1,0 +1,109 @@
+/**
+ * The gateway's logger: every entry goes to the log ring (for `openclaw gateway logs`) and to stdout, as one JSON
+ * line (`logging.format: "json"`, for log shippers) or one readable line (`"pretty"`), with level, time, fiber,
+ * trace and span ids and the run id when the entry was written inside a run. `logging.level` filters both.
+ */
+import {
+  Cause,
+  Context,
+  Effect,
+  FiberId,
+  FiberRef,
+  FiberRefs,
+  HashMap,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Schema,
+  Tracer
+} from "effect"
+import * as util from "node:util"
+import { GatewayConfig } from "../Config/GatewayConfig.js"
+import { LogEntry, type LogLevelName } from "../Domain/LogEntry.js"
+import { LogRing, type LogRingService } from "./LogRing.js"
+
+const levelNames: Record<LogLevel.LogLevel["_tag"], LogLevelName> = {
+  All: "trace",
+  Trace: "trace",
+  Debug: "debug",
+  Info: "info",
+  Warning: "warning",
+  Error: "error",
+  Fatal: "fatal",
+  None: "fatal"
+}
+
+export const logLevelName = (level: LogLevel.LogLevel): LogLevelName => levelNames[level._tag]
+
+const minimumLevels: Record<LogLevelName, LogLevel.LogLevel> = {
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal
+}
+
+const render = (value: unknown): string =>
+  typeof value === "string" ? value : util.inspect(value, { depth: 4, breakLength: Infinity })
+
+/** An Effect log call's parts as a `LogEntry` numbered `seq`. */
+export const toEntry = (options: Logger.Logger.Options<unknown>, seq: number): LogEntry => {
+  const span = Option.flatMap(
+    FiberRefs.get(options.context, FiberRef.currentContext),
+    Context.getOption(Tracer.ParentSpan)
+  )
+  const annotations: Record<string, string> = {}
+  let runId: string | undefined
+  for (const [key, value] of HashMap.toEntries(options.annotations)) {
+    if (key === "runId") runId = render(value)
+    else annotations[key] = render(value)
+  }
+  return new LogEntry({
+    seq,
+    at: options.date.getTime(),
+    level: levelNames[options.logLevel._tag],
+    message: Array.isArray(options.message) ? options.message.map(render).join(" ") : render(options.message),
+    fiber: FiberId.threadName(options.fiberId),
+    ...(Option.isSome(span) ? { traceId: span.value.traceId, spanId: span.value.spanId } : {}),
+    ...(runId === undefined ? {} : { runId }),
+    ...(Cause.isEmpty(options.cause) ? {} : { cause: Cause.pretty(options.cause, { renderErrorCause: true }) }),
+    annotations
+  })
+}
+
+const encodeEntry = Schema.encodeSync(LogEntry)
+
+export const jsonLine = (entry: LogEntry): string => JSON.stringify(encodeEntry(entry)) + "\n"
+
+/** `12:00:01.234 INFO  message key=value (run abc)`; the CLI colours the same shape. */
+export const prettyLine = (entry: LogEntry): string => {
+  const time = new Date(entry.at).toISOString().slice(11, 23)
+  const extras = Object.entries(entry.annotations).map(([key, value]) => ` ${key}=${value}`).join("")
+  const run = entry.runId === undefined ? "" : ` run=${entry.runId}`
+  const cause = entry.cause === undefined ? "" : `\n${entry.cause}`
+  return `${time} ${entry.level.toUpperCase().padEnd(7)} ${entry.message}${extras}${run}${cause}\n`
+}
+
+export const make = (ring: LogRingService, format: "json" | "pretty", write: (line: string) => void) =>
+  Logger.make((options) => {
+    const entry = toEntry(options, ring.nextSeq())
+    ring.append(entry)
+    write(format === "json" ? jsonLine(entry) : prettyLine(entry))
+  })
+
+/**
+ * Replaces Effect's default logger for everything built with this layer, at the configured level (entries below it
+ * are neither printed nor kept in the ring).
+ */
+export const layer = (
+  write: (line: string) => void = (line) => void process.stdout.write(line)
+): Layer.Layer<never, never, GatewayConfig | LogRing> =>
+  Layer.unwrapEffect(
+    Effect.map(Effect.all([GatewayConfig, LogRing]), ([{ config }, ring]) =>
+      Layer.merge(
+        Logger.replace(Logger.defaultLogger, make(ring, config.logging.format, write)),
+        Logger.minimumLogLevel(minimumLevels[config.logging.level])
+      ))
+  )
