@@ -179,7 +179,7 @@ const main = Effect.gen(function*() {
     ],
     [
       "ThreadPool.submit stream (noop worker)",
-      measurePool("ThreadPool.submit stream (noop worker)", noop, sequentialCount / 2, throughputCount / 2, "submit")
+      measurePool("ThreadPool.submit stream (noop worker)", noop, sequentialCount / 2, throughputCount / 8, "submit")
     ]
   ]
   const rows: Array<Row> = []
