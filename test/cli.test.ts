@@ -192,6 +192,26 @@ describe("openclaw status", () => {
   })
 })
 
+describe("openclaw gateway logs", () => {
+  it("prints the gateway's recent entries; --json as NDJSON LogEntry lines", async () => {
+    const result = await runCli(["gateway", "logs", "--url", fast.url], { env })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO +openclaw gateway \S+ listening on/m)
+    const json = await runCli(["gateway", "logs", "--url", fast.url, "--json", "--limit", "1"], { env })
+    expect(json.code, json.stderr).toBe(0)
+    const lines = json.stdout.trimEnd().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0] ?? "")).toMatchObject({ level: expect.any(String), seq: expect.any(Number) })
+  })
+
+  it("--since accepts durations and dates, refuses anything else (exit 2); unreachable: exit 3", async () => {
+    expect((await runCli(["gateway", "logs", "--url", fast.url, "--since", "5m"], { env })).code).toBe(0)
+    expect((await runCli(["gateway", "logs", "--url", fast.url, "--since", "yesterday-ish"], { env })).code).toBe(2)
+    const port = await unusedPort()
+    expect((await runCli(["gateway", "logs", "--url", `ws://127.0.0.1:${port}`], { env })).code).toBe(3)
+  })
+})
+
 describe("openclaw config", () => {
   it("validate: a good file prints the decoded config with secrets redacted, exit 0", async () => {
     const file = writeJsonFile(dir, "good.json", { gateway: { port: 1234, auth: { token: "s3cret" } } })
