@@ -364,6 +364,7 @@ const createCompletion = Effect.gen(function*() {
   const supervisor = yield* RunSupervisor
   const { config } = yield* GatewayConfig
   const principal = yield* guard.authorize(request, "runs:write")
+  // Unknown keys accepted, unlike every other body of the gateway: see ChatCompletionRequest.
   const body = yield* guard.decodeBody(request, ChatCompletionRequest, { onExcessProperty: "ignore" })
   yield* refuseUnsupported(body)
   const agent = body.model === "openclaw"
