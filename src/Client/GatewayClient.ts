@@ -13,6 +13,7 @@ import { Clock, Config, Context, Duration, Effect, Layer, Option, Redacted, Ref,
 import { defaultTokenFile, readTokenFile } from "../Auth/TokenFile.js"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import { type Forbidden, Unauthorized } from "../Domain/AuthError.js"
+import type { GatewayHealth } from "../Domain/Health.js"
 import type { RunId } from "../Domain/Ids.js"
 import { type LogEntry, TailLogsRequest } from "../Domain/LogEntry.js"
 import type { RunError, RunNotFound } from "../Domain/RunError.js"
@@ -116,6 +117,8 @@ export interface GatewayClientService {
   readonly startRun: (spec: StartRunSpec) => Stream.Stream<AgentEvent, RunError | SessionError | GatewayClientError>
   readonly cancelRun: (runId: RunId) => Effect.Effect<void, RunNotFound | SessionError | GatewayClientError>
   readonly status: Effect.Effect<GatewayStatus, SessionError | GatewayClientError>
+  /** Provider probes, quotas, recent errors and a verdict (needs the `admin` scope; slower than `status`). */
+  readonly health: Effect.Effect<GatewayHealth, SessionError | GatewayClientError>
   /** The gateway's recent log entries (needs the `admin` scope), then with `follow` new ones until interrupted. */
   readonly tailLogs: (
     request: ConstructorParameters<typeof TailLogsRequest>[0]
@@ -312,6 +315,9 @@ export const make = Effect.fnUntraced(function*(options: GatewayClientOptions = 
       authenticatedStream((token) => client.TailLogs(new TailLogsRequest(request), { headers: headersOf(token) })),
     status: authenticated((token) =>
       client.Status({}, { headers: headersOf(token) }).pipe(Effect.catchTag("RpcClientError", failClassified))
+    ),
+    health: authenticated((token) =>
+      client.Health({}, { headers: headersOf(token) }).pipe(Effect.catchTag("RpcClientError", failClassified))
     )
   })
 })

@@ -21,6 +21,7 @@ import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
 import { version } from "../Version.js"
 import * as ChatCompletions from "./ChatCompletions.js"
+import { HealthCheck } from "./HealthCheck.js"
 import { HttpGuard } from "./HttpGuard.js"
 import * as HttpRuns from "./HttpRuns.js"
 import { makeHandlers } from "./RpcHandlers.js"
@@ -209,5 +210,11 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
 
     return { address, url: `${scheme}://${hostForUrl}:${address.port}` } as const
   }),
-  dependencies: [RpcWebSocket.Default, GatewayAuth.Default, SessionTokens.Default, HttpGuard.Default]
+  dependencies: [
+    RpcWebSocket.Default,
+    GatewayAuth.Default,
+    SessionTokens.Default,
+    HttpGuard.Default,
+    HealthCheck.Default
+  ]
 }) {}

@@ -15,6 +15,7 @@ import { LogRing } from "../Telemetry/LogRing.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
 import { CurrentPrincipal, SessionAuth } from "../Rpc/SessionAuth.js"
 import { version } from "../Version.js"
+import { HealthCheck } from "./HealthCheck.js"
 import { RpcWebSocket } from "./RpcWebSocket.js"
 
 /**
@@ -33,6 +34,7 @@ const handlers = (listen: string) =>
     const pool = yield* ThreadPool
     const quota = yield* Quota
     const logs = yield* LogRing
+    const health = yield* HealthCheck
     const principalOf = (clientId: number) => sockets.connection(clientId)?.principal.name ?? "anonymous"
     const startedAt = yield* Clock.currentTimeMillis
 
@@ -62,6 +64,7 @@ const handlers = (listen: string) =>
           return run.events
         }),
       TailLogs: (request) => logs.tail(request),
+      Health: () => health.check,
       CancelRun: ({ runId }) =>
         Effect.flatMap(CurrentPrincipal, ({ name }) => supervisor.cancel(runId, { principal: name })),
       Status: () =>

@@ -6,6 +6,7 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { AgentEvent } from "../Domain/AgentEvent.js"
+import { GatewayHealth } from "../Domain/Health.js"
 import { RunId } from "../Domain/Ids.js"
 import { LogEntry, TailLogsRequest } from "../Domain/LogEntry.js"
 import { RunError, RunNotFound } from "../Domain/RunError.js"
@@ -27,6 +28,10 @@ export class GatewayRpcs extends RpcGroup.make(
   Rpc.make("Status", { payload: {}, success: GatewayStatus })
     .middleware(SessionAuth)
     .annotate(RequiredScope, "runs:read"),
+  /** Operators' view: provider probes, quotas and their use, recent warnings and errors, and a verdict. */
+  Rpc.make("Health", { payload: {}, success: GatewayHealth })
+    .middleware(SessionAuth)
+    .annotate(RequiredScope, "admin"),
   /** The gateway's recent log entries that match, then (with `follow`) new ones as they are written. */
   Rpc.make("TailLogs", { payload: TailLogsRequest, success: LogEntry, stream: true })
     .middleware(SessionAuth)
