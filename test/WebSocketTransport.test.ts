@@ -16,7 +16,7 @@ import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
 import * as ThreadPool from "../src/Pool/ThreadPool.js"
 import * as Quota from "../src/Quota/Quota.js"
-import { LoggingLive } from "../src/Gateway/GatewayMain.js"
+import { ObservabilityLive } from "../src/Gateway/GatewayMain.js"
 import { GatewayServer } from "../src/Gateway/GatewayServer.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
 import { fromProviders, ProviderRegistry } from "../src/Llm/ProviderRegistry.js"
@@ -82,7 +82,7 @@ const startGateway = async (name: string, input: OpenclawConfigInput = {}): Prom
           Layer.merge(RunSupervisor.DefaultWithoutDependencies, ThreadPool.layer().pipe(Layer.provideMerge(Quota.layer)))
         ),
         Layer.provide(Layer.merge(registry, InlineRunner.layer)),
-        Layer.provide(LoggingLive),
+        Layer.provide(ObservabilityLive),
         Layer.provide(configLayer)
       ),
       scope

@@ -12,6 +12,7 @@ import {
   Exit,
   Fiber,
   Mailbox,
+  Metric,
   Option,
   type Scope,
   Stream
@@ -32,6 +33,7 @@ import {
 import type { StartRun } from "../Domain/RunSpec.js"
 import { RunSummary } from "../Domain/ServerInfo.js"
 import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
+import * as GatewayMetrics from "../Telemetry/GatewayMetrics.js"
 import { agentFor } from "./Agent.js"
 import { type AgentOutput, stamp } from "./AgentOutput.js"
 import { type AgentJob, AgentRunner } from "./AgentRunner.js"
@@ -61,6 +63,10 @@ interface ActiveRun {
   state: "queued" | "running"
   /** Why an interruption stopped the run: a client (CancelRun, disconnect) unless shutdown says otherwise. */
   stopReason: "client" | "shutdown"
+  /** When the run left the queue and when its first token came, for its span and the metrics. */
+  runningAt: number | undefined
+  firstTokenAt: number | undefined
+  usage: { readonly inputTokens: number; readonly outputTokens: number } | undefined
   /** Completed right after the fork, so `cancel` never sees a run without its fiber. */
   readonly fiber: Deferred.Deferred<Fiber.RuntimeFiber<void>>
 }
@@ -120,23 +126,56 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       return { agent, model }
     })
 
+    /** The run's end in its span (outcome, queue wait, time to first token, tokens) and in the metrics. */
+    const observe = (run: ActiveRun, exit: Exit.Exit<void, RunError>) =>
+      Effect.suspend(() => {
+        const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+        const outcome = Exit.isSuccess(exit)
+          ? "completed"
+          : Option.isSome(failure) && failure.value._tag === "RunTimedOut"
+          ? "timeout"
+          : Cause.isInterruptedOnly(exit.cause)
+          ? "cancelled"
+          : "failed"
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const firstTokenMs = run.firstTokenAt === undefined ? undefined : run.firstTokenAt - run.startedAt
+          return Effect.zipRight(
+            Effect.annotateCurrentSpan({
+              outcome,
+              mode: run.mode,
+              ...(run.runningAt === undefined ? {} : { queueWaitMs: run.runningAt - run.startedAt }),
+              ...(firstTokenMs === undefined ? {} : { timeToFirstTokenMs: firstTokenMs }),
+              ...(run.usage === undefined ? {} : { tokensIn: run.usage.inputTokens, tokensOut: run.usage.outputTokens })
+            }),
+            GatewayMetrics.recordRunEnd({ outcome, durationMs: now - run.startedAt, firstTokenMs, tokens: run.usage })
+          )
+        })
+      })
+
     /** Completes the run's mailbox and its bookkeeping; runs exactly once, as the run fiber's exit handler. */
     const finish = (run: ActiveRun, events: Mailbox.Mailbox<AgentEvent, RunError>, exit: Exit.Exit<void, RunError>) =>
       Effect.suspend(() => {
         active.delete(run.runId)
+        const observed = observe(run, exit)
         if (Exit.isSuccess(exit)) {
           completedCount++
-          return Effect.zipRight(Effect.logDebug("run completed"), events.end)
+          return Effect.zipRight(observed, Effect.zipRight(Effect.logDebug("run completed"), events.end))
         }
         failedCount++
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure)) {
-          return Effect.zipRight(Effect.logWarning(`run failed: ${failure.value.message}`), events.fail(failure.value))
+          return Effect.zipRight(
+            observed,
+            Effect.zipRight(Effect.logWarning(`run failed: ${failure.value.message}`), events.fail(failure.value))
+          )
         }
         if (Cause.isInterruptedOnly(exit.cause)) {
           return Effect.zipRight(
-            Effect.logInfo(`run cancelled (${run.stopReason})`),
-            events.fail(new RunCancelled({ runId: run.runId, reason: run.stopReason }))
+            observed,
+            Effect.zipRight(
+              Effect.logInfo(`run cancelled (${run.stopReason})`),
+              events.fail(new RunCancelled({ runId: run.runId, reason: run.stopReason }))
+            )
           )
         }
         return Effect.zipRight(
@@ -162,9 +201,12 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
                 break
               case "RunCompleted":
                 sawCompleted = true
+                run.usage = output.usage
                 return stamp({ ...output, durationMs: at - run.startedAt }, run.runId, seq + index, at)
               default:
                 run.state = "running"
+                run.runningAt ??= at
+                if (output._tag === "TokenDelta") run.firstTokenAt ??= at
             }
             return stamp(output, run.runId, seq + index, at)
           })
@@ -213,6 +255,9 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         principal: options?.principal,
         state: "queued",
         stopReason: "client",
+        runningAt: undefined,
+        firstTokenAt: undefined,
+        usage: undefined,
         fiber: yield* Deferred.make<Fiber.RuntimeFiber<void>>()
       }
       const job: AgentJob = {
@@ -233,6 +278,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         yield* Deferred.succeed(run.fiber, fiber)
       }))
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
+      yield* Metric.increment(GatewayMetrics.runsStarted)
       return { runId, events }
     })
 

@@ -611,6 +611,33 @@ export const LoggingSection = Schema.Struct({
   )
 })
 
+export const TelemetrySection = Schema.Struct({
+  serviceName: withDefault(
+    Schema.String.pipe(Schema.minLength(1)),
+    "openclaw-gateway",
+    "`service.name` of the exported traces and metrics. Default \"openclaw-gateway\"."
+  ),
+  otlp: optional(
+    Schema.Struct({
+      endpoint: BaseUrl.annotations({
+        description: "OTLP/HTTP collector root, e.g. \"http://127.0.0.1:4318\"; traces go to /v1/traces, metrics to /v1/metrics."
+      }),
+      headers: withDefault(
+        Schema.Record({ key: Schema.String, value: Schema.String }),
+        {},
+        "Extra request headers (e.g. an API key of a hosted collector). Default none."
+      ),
+      exportIntervalMs: withDefault(PositiveMillis, 10_000, "How often metrics are exported, in ms. Default 10000.")
+    }),
+    "Export traces and metrics by OTLP/HTTP (JSON). Default: off, at no cost."
+  ),
+  prometheus: withDefault(
+    Schema.Boolean,
+    false,
+    "Serve the metrics in Prometheus text format at GET /metrics (on the gateway's port). Default false."
+  )
+})
+
 export const OpenclawConfig = Schema.Struct({
   $schema: optional(Schema.String, "Editors' JSON Schema reference; ignored by the gateway."),
   gateway: section(GatewaySection, "The HTTP + WebSocket listener."),
@@ -620,7 +647,8 @@ export const OpenclawConfig = Schema.Struct({
   models: section(ModelsSection, "LLM providers and the default model."),
   runs: section(RunsSection, "Limits of a single run."),
   quotas: section(QuotasSection, "Per-principal limits on runs."),
-  logging: section(LoggingSection, "The gateway's log: level, format, the in-memory ring `gateway logs` reads.")
+  logging: section(LoggingSection, "The gateway's log: level, format, the in-memory ring `gateway logs` reads."),
+  telemetry: section(TelemetrySection, "Traces and metrics: OTLP export and a Prometheus endpoint, both off by default.")
 }).annotations({
   identifier: "OpenclawConfig",
   title: "openclaw.json",

@@ -14,6 +14,7 @@ import * as Quota from "../Quota/Quota.js"
 import type { LogLevelName } from "../Domain/LogEntry.js"
 import * as GatewayLogger from "../Telemetry/GatewayLogger.js"
 import * as LogRing from "../Telemetry/LogRing.js"
+import * as Telemetry from "../Telemetry/Telemetry.js"
 import { GatewayServer } from "./GatewayServer.js"
 
 export interface GatewayOptions {
@@ -55,11 +56,17 @@ export const RunsLive = RunSupervisor.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Quota.layer)
 )
 
-/** The log: Effect's logger replaced for everything the gateway builds, entries kept in the ring. */
-export const LoggingLive = GatewayLogger.layer().pipe(Layer.provideMerge(LogRing.layer))
+/**
+ * What operators see: the log (Effect's logger replaced for everything the gateway builds, entries kept in the
+ * ring) and the telemetry (tracer and metric export, when configured).
+ */
+export const ObservabilityLive = Layer.merge(
+  GatewayLogger.layer().pipe(Layer.provideMerge(LogRing.layer)),
+  Telemetry.layer
+)
 
 /** Everything the gateway runs, given its config. */
-export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunsLive), Layer.provideMerge(LoggingLive))
+export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunsLive), Layer.provideMerge(ObservabilityLive))
 
 /** Exit code for a gateway that stopped: 2 when it refused to start because of its configuration. */
 export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {

@@ -19,11 +19,13 @@ import { GatewayAuth, GatewayStartupError } from "../Auth/GatewayAuth.js"
 import { SessionTokens } from "../Auth/SessionTokens.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
+import * as MetricsSampler from "../Telemetry/MetricsSampler.js"
 import { version } from "../Version.js"
 import * as ChatCompletions from "./ChatCompletions.js"
 import { HealthCheck } from "./HealthCheck.js"
 import { HttpGuard } from "./HttpGuard.js"
 import * as HttpRuns from "./HttpRuns.js"
+import * as MetricsRoute from "./MetricsRoute.js"
 import { makeHandlers } from "./RpcHandlers.js"
 import { CloseCode, RpcWebSocket } from "./RpcWebSocket.js"
 
@@ -50,6 +52,7 @@ const refuseUpgrade = (socket: Duplex, status: number, message: string, extraHea
 
 const httpApp = HttpRuns.routes.pipe(
   HttpRouter.concat(ChatCompletions.routes),
+  HttpRouter.concat(MetricsRoute.routes),
   HttpRouter.get("/healthz", HttpServerResponse.json({ status: "ok", version })),
   HttpRouter.get(
     "/",
@@ -139,6 +142,7 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
     const hostForUrl = address.host.includes(":") ? `[${address.host}]` : address.host
 
     const handlers = yield* makeHandlers(`${hostForUrl}:${address.port}`)
+    if (config.telemetry.otlp !== undefined || config.telemetry.prometheus) yield* MetricsSampler.start(1000)
     yield* RpcServer.make(GatewayRpcs).pipe(
       Effect.provide(handlers),
       Effect.provideService(RpcServer.Protocol, sockets.protocol),
