@@ -64,6 +64,7 @@ const repoDir = path.resolve(benchDir, "..")
 /** Ordinary English words, a few bytes each like LLM tokens; the i-th token is words[i mod n] plus a space. */
 const words = ["the", "gateway", "streams", "each", "token", "to", "its", "client", "as", "soon", "it", "comes"]
 const reply = Array.from({ length: tokenCount }, (_, i) => words[i % words.length]).join(" ")
+const bytesPerToken = Buffer.byteLength(reply) / tokenCount
 const expectedFirstMs = firstTokenDelayMs
 const expectedLastMs = firstTokenDelayMs + (tokenCount - 1) * tokenDelayMs
 const expectedRunMs = expectedLastMs
@@ -212,6 +213,8 @@ interface SegmentResult {
   readonly ttftAddedP99Ms: number | null
   readonly ttltAddedP50Ms: number | null
   readonly ttltAddedP99Ms: number | null
+  /** Tokens per `TokenDelta` event: 1 unless `runs.tokenFlushMs` joins them. */
+  readonly tokensPerEvent: number | null
   readonly bytesDownPerTokenEvent: number | null
   readonly textBytesPerTokenEvent: number | null
   /** Share of the downstream bytes that is not token text. */
@@ -276,8 +279,10 @@ const summarise = (
   for (const outcome of outcomes) {
     if (outcome.error !== undefined) errors[outcome.error] = (errors[outcome.error] ?? 0) + 1
   }
-  const tokens = outcomes.reduce((sum, outcome) => sum + outcome.tokenEvents, 0)
+  const events = outcomes.reduce((sum, outcome) => sum + outcome.tokenEvents, 0)
   const textBytes = outcomes.reduce((sum, outcome) => sum + outcome.textBytes, 0)
+  // The mock's tokens delivered, counted by their text: with `runs.tokenFlushMs` one event carries several.
+  const tokens = textBytes / bytesPerToken
   const cpuSeconds = before === undefined || after === undefined
     ? Number.NaN
     : (after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs) / 1e6
@@ -294,8 +299,9 @@ const summarise = (
     ttftAddedP99Ms: round(percentile(ttft, 0.99)),
     ttltAddedP50Ms: round(percentile(ttlt, 0.5)),
     ttltAddedP99Ms: round(percentile(ttlt, 0.99)),
-    bytesDownPerTokenEvent: round(bytes.down / tokens, 1),
-    textBytesPerTokenEvent: round(textBytes / tokens, 1),
+    tokensPerEvent: round(tokens / events, 2),
+    bytesDownPerTokenEvent: round(bytes.down / events, 1),
+    textBytesPerTokenEvent: round(textBytes / events, 1),
     overheadPercent: round(100 * (1 - textBytes / bytes.down), 1),
     bytesUpPerRun: round(bytes.up / outcomes.length, 0),
     gatewayCpuSecondsPer1000Tokens: round(cpuSeconds / (tokens / 1000), 4),
