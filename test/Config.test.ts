@@ -366,6 +366,24 @@ describe("Config", () => {
         const inherited = decodeConfig({ models: { default: "constructor/x" } }, "f.json")
         expect(Either.isLeft(inherited)).toBe(true)
       })
+
+      it("logging and telemetry: defaults off and quiet, bad values named by path", () => {
+        const defaults = decodeConfig({}, "f.json")
+        expect(Either.isRight(defaults) && defaults.right.logging).toEqual({ level: "info", format: "json", ringSize: 2000 })
+        expect(Either.isRight(defaults) && defaults.right.telemetry).toEqual({
+          serviceName: "openclaw-gateway",
+          prometheus: false
+        })
+        const bad = decodeConfig(
+          { logging: { level: "loud" }, telemetry: { otlp: { endpoint: "collector:4318" }, prometheus: "yes" } },
+          "f.json"
+        )
+        expect(Either.isLeft(bad) && bad.left.issues.map((issue) => issue.path)).toEqual([
+          "logging.level",
+          "telemetry.otlp.endpoint",
+          "telemetry.prometheus"
+        ])
+      })
     })
 
     describe("secrets", () => {
@@ -532,7 +550,7 @@ describe("Config", () => {
       const root = at()
       expect(root["type"]).toBe("object")
       expect(Object.keys(isRecord(root["properties"]) ? root["properties"] : {})).toEqual(
-        ["$schema", "gateway", "acp", "agents", "security", "models", "runs", "quotas"]
+        ["$schema", "gateway", "acp", "agents", "security", "models", "runs", "quotas", "logging", "telemetry"]
       )
       expect(at("acp", "codex")["type"]).toBe("object")
     })
@@ -542,7 +560,10 @@ describe("Config", () => {
       const walk = (node: unknown): void => {
         if (Array.isArray(node)) return node.forEach(walk)
         if (!isRecord(node)) return
-        if (node["type"] === "object" && isRecord(node["properties"])) objects.push(node["additionalProperties"])
+        // Structs, that is: a record (e.g. telemetry.otlp.headers) has no properties of its own and a value schema.
+        if (node["type"] === "object" && isRecord(node["properties"]) && Object.keys(node["properties"]).length > 0) {
+          objects.push(node["additionalProperties"])
+        }
         Object.values(node).forEach(walk)
       }
       walk(schema)

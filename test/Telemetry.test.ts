@@ -7,6 +7,7 @@ import { Effect, Exit, Layer, Mailbox, Schema, Scope, Stream } from "effect"
 import * as http from "node:http"
 import { describe, expect, it } from "vitest"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
+import { GatewayClient } from "../src/Client/GatewayClient.js"
 import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
@@ -113,10 +114,19 @@ describe("Telemetry", () => {
         scope
       ))
       await runOverHttp(gateway, { prompt: "export me", mode: "inline" })
+      await Effect.runPromise(
+        Stream.runDrain(Stream.unwrap(Effect.map(GatewayClient, (client) => client.startRun({ prompt: "over ws" })))).pipe(
+          Effect.provide(GatewayClient.layer({ url: gateway.url, token: gateway.token }))
+        )
+      )
       // Shutting down flushes what is batched.
       await Effect.runPromise(Scope.close(scope, Exit.void))
       const spans = spansOf(receiver.bodies.get("/v1/traces") ?? [])
-      expect(spans.map((span) => span.name)).toEqual(expect.arrayContaining(["RunSupervisor.run"]))
+      expect(spans.map((span) => span.name)).toEqual(
+        expect.arrayContaining(["RunSupervisor.run", "RpcServer.StartRun", "RpcWebSocket.connection"])
+      )
+      // 1000 from the client, or 1001 if the gateway's shutdown came before the client's close was handled.
+      expect([1000, 1001]).toContain(Number(spans.find((span) => span.name === "RpcWebSocket.connection")?.attributes["closeCode"]))
       expect(spans.find((span) => span.name === "RunSupervisor.run")?.attributes).toMatchObject({ outcome: "completed" })
       const metrics = JSON.stringify(receiver.bodies.get("/v1/metrics") ?? [])
       for (const name of ["openclaw_runs_started", "openclaw_runs_ended", "openclaw_run_duration_seconds", "openclaw_tokens_out"]) {

@@ -7,7 +7,7 @@
  */
 import { RpcServer } from "@effect/rpc"
 import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessage"
-import { Clock, Effect, FiberSet, Mailbox, Queue, Schedule } from "effect"
+import { Clock, Effect, Exit, FiberSet, Mailbox, Queue, Schedule, type Tracer } from "effect"
 import type { WebSocket } from "ws"
 import type { Principal } from "../Auth/GatewayAuth.js"
 import { SessionTokens } from "../Auth/SessionTokens.js"
@@ -37,6 +37,15 @@ interface Connection {
   windowStart: number
   messagesInWindow: number
   closing: boolean
+  /** The connection's span, from the upgrade to the close (its requests have their own RPC spans). */
+  readonly span: Tracer.Span
+}
+
+/** Ends the connection's span once, with the close code. */
+const endSpan = (connection: Connection, code: number, at: bigint) => {
+  if (connection.span.status._tag === "Ended") return
+  connection.span.attribute("closeCode", code)
+  connection.span.end(at, Exit.void)
 }
 
 /** Close codes the gateway uses. */
@@ -170,6 +179,9 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
       Effect.gen(function*() {
         const info: ConnectionInfo = { id: nextId++, ...options, connectedAt: yield* Clock.currentTimeMillis }
         const connection: Connection = {
+          span: yield* Effect.makeSpan("RpcWebSocket.connection", {
+            attributes: { connectionId: info.id, principal: options.principal.name, remoteAddress: options.remoteAddress }
+          }),
           info,
           ws,
           inbox: yield* Queue.unbounded<string>(),
@@ -224,6 +236,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           runFork(
             Effect.gen(function*() {
               yield* Effect.logDebug(`connection ${info.id} closed (${code})`)
+              endSpan(connection, code, yield* Clock.currentTimeNanos)
               yield* inboxFiber.interruptAsFork(inboxFiber.id())
               yield* Queue.shutdown(connection.inbox)
               // The connection's session tokens die with it.
@@ -255,7 +268,16 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
         for (const connection of connections.values()) connection.ws.close(code, reason)
       })
 
-    yield* Effect.addFinalizer(() => closeAll(CloseCode.goingAway, "gateway shutting down"))
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(
+        closeAll(CloseCode.goingAway, "gateway shutting down"),
+        // Their close events may come after the exporter is gone: the spans end now.
+        Effect.flatMap(Clock.currentTimeNanos, (at) =>
+          Effect.sync(() => {
+            for (const connection of connections.values()) endSpan(connection, CloseCode.goingAway, at)
+          }))
+      )
+    )
 
     return {
       protocol,
