@@ -8,7 +8,7 @@
  *
  *   npm run bench -- [--quick] [--steps=50,100,...] [--first-token-ms=100] [--token-ms=20] [--tokens=20]
  *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--flush-ms=N] [--name=transport] [--no-pool]
- *                    [--only=<transport name part>] [--gateway-node-args="--cpu-prof ..."]
+ *                    [--only=<transport name part>] [--gateway-node-args="--cpu-prof ..."] [--gateway-entry=FILE]
  */
 import { Effect, Stream } from "effect"
 import * as childProcess from "node:child_process"
@@ -148,7 +148,7 @@ const startGateway = async (token: string): Promise<Gateway> => {
       ...gatewayNodeArgs,
       "--import",
       pathToFileURL(path.join(compiledDir, "gateway-probe.js")).href,
-      path.join(repoDir, "dist/main.js")
+      option("gateway-entry") ?? path.join(repoDir, "dist/main.js")
     ],
     { cwd: dir, env: { ...process.env, OPENCLAW_CONFIG: configFile }, stdio: ["ignore", "pipe", "pipe", "ipc"] }
   )
