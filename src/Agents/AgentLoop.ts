@@ -8,6 +8,7 @@ import { AgentFailed, ProviderFailed } from "../Domain/RunError.js"
 import { Usage } from "../Domain/Usage.js"
 import type { AgentContext } from "./Agent.js"
 import type { AgentOutput, AgentOutputOf } from "./AgentOutput.js"
+import { streamTurn } from "./ModelTurn.js"
 import type { Subagents } from "./Subagents.js"
 import type { RunTools, ToolCall } from "./Tools.js"
 
@@ -77,11 +78,7 @@ export const run = (
             return Option.none()
         }
       }
-      const reply = context.model.languageModel.streamText({
-        prompt: Prompt.fromMessages(history),
-        toolkit: tools.toolkit,
-        disableToolCallResolution: true
-      }).pipe(
+      const reply = streamTurn(context.model, Prompt.fromMessages(history), tools.toolkit).pipe(
         Stream.filterMap(toOutput),
         Stream.mapError((error) => toProviderFailed(context.model.provider, error))
       )

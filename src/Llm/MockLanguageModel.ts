@@ -74,7 +74,8 @@ const failure = (config: MockConfig, model: string): AiError.AiError | undefined
 }
 
 /** The provider side of the mock: the encoded parts of one response, paced by `Effect.sleep` (TestClock drives it). */
-const streamParts = (
+/** The scripted parts for one call, encoded (what `LanguageModel.make` decodes). */
+export const streamParts = (
   config: MockConfig,
   options: LanguageModel.ProviderOptions
 ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>

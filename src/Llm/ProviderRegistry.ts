@@ -3,10 +3,10 @@
  * map built from `models.providers`: the mock always, OpenAI and Anthropic when configured. A provider
  * configured without an API key stays listed, so that its runs are refused with a clear reason.
  */
-import type { LanguageModel } from "@effect/ai"
+import type { AiError, LanguageModel, Response } from "@effect/ai"
 import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted, type Stream } from "effect"
 import {
   type AnthropicProviderSection,
   defaultModelOf,
@@ -26,7 +26,17 @@ export interface ResolvedModel {
   readonly provider: string
   readonly model: string
   readonly languageModel: LanguageModel.Service
+  /**
+   * The provider's parts before @effect/ai decodes them, for providers that can give them (the mock): agents decode
+   * them with a schema built once (see `Agents/ModelTurn`), where `languageModel.streamText` rebuilds it per call.
+   */
+  readonly rawStream?: RawStream | undefined
 }
+
+/** A provider's streamed parts in their encoded form, for given provider options. */
+export type RawStream = (
+  options: LanguageModel.ProviderOptions
+) => Stream.Stream<Response.StreamPartEncoded, AiError.AiError>
 
 /** One configured provider: which models it serves and the service for one of them. */
 export type Provider =
@@ -35,6 +45,7 @@ export type Provider =
     /** The models it serves; `"any"` for real providers, which know their own models. */
     readonly models: ReadonlyArray<string> | "any"
     readonly languageModel: (model: string) => LanguageModel.Service
+    readonly rawStream?: ((model: string) => RawStream) | undefined
   }
   | { readonly _tag: "Unavailable"; readonly reason: string }
 
@@ -77,7 +88,13 @@ export const fromProviders = (
         new InvalidRequest({ reason: `provider "${providerName}" has no model "${model}" (available: ${known})` })
       )
     }
-    return Effect.succeed({ id, provider: providerName, model, languageModel: provider.languageModel(model) })
+    return Effect.succeed({
+      id,
+      provider: providerName,
+      model,
+      languageModel: provider.languageModel(model),
+      rawStream: provider.rawStream?.(model)
+    })
   }
 })
 
@@ -118,7 +135,12 @@ export const make: Effect.Effect<ProviderRegistryService, never, GatewayConfig |
     const { anthropic, mock: mockConfig, openai } = config.models.providers
     const mock = yield* MockLanguageModel.make(mockConfig)
     const providers: Record<string, Provider> = {
-      mock: { _tag: "Available", models: [mockConfig.model], languageModel: () => mock }
+      mock: {
+        _tag: "Available",
+        models: [mockConfig.model],
+        languageModel: () => mock,
+        rawStream: () => (options) => MockLanguageModel.streamParts(mockConfig, options)
+      }
     }
     if (openai !== undefined) {
       providers["openai"] = yield* realProvider("openai", openai, (section, apiKey) =>

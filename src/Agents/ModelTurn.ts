@@ -1,0 +1,49 @@
+/**
+ * One turn of the model for an agent: its parts, with tool-call resolution left to the agent. Through
+ * `LanguageModel.streamText` in general; for a provider that exposes its raw parts (the mock), the same parts decoded
+ * with a schema built once per toolkit, because `streamText` rebuilds @effect/ai's `Response.StreamPart(toolkit)`
+ * schema on every call: ~9 ms to build and ~12 ms per call with the codex toolkit on this machine
+ * (scratchpad/streampart-cost.ts), more than the rest of a mock run put together.
+ */
+import { AiError, type Prompt, Response, type Tool, type Toolkit } from "@effect/ai"
+import { type Chunk, Effect, ParseResult, Schema, Stream } from "effect"
+import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
+
+type AgentToolkit = Toolkit.WithHandler<Record<string, Tool.Any>>
+type Part = Response.StreamPart<Record<string, Tool.Any>>
+
+const decoders = new WeakMap<
+  AgentToolkit,
+  (parts: Chunk.Chunk<Response.StreamPartEncoded>) => Effect.Effect<Chunk.Chunk<Part>, ParseResult.ParseError>
+>()
+
+const decoderFor = (toolkit: AgentToolkit) => {
+  const known = decoders.get(toolkit)
+  if (known !== undefined) return known
+  const decode = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(toolkit)))
+  decoders.set(toolkit, decode)
+  return decode
+}
+
+export const streamTurn = (
+  model: ResolvedModel,
+  prompt: Prompt.Prompt,
+  toolkit: AgentToolkit
+): Stream.Stream<Part, AiError.AiError> => {
+  const raw = model.rawStream
+  if (raw === undefined) return model.languageModel.streamText({ prompt, toolkit, disableToolCallResolution: true })
+  const decode = decoderFor(toolkit)
+  // What `LanguageModel.streamText` hands its provider: the same span name, the tools offered, text responses.
+  return Stream.unwrapScoped(Effect.map(
+    Effect.makeSpanScoped("LanguageModel.streamText", { captureStackTrace: false }),
+    (span) =>
+      raw({ prompt, tools: Object.values(toolkit.tools), toolChoice: "auto", responseFormat: { type: "text" }, span }).pipe(
+        Stream.mapChunksEffect(decode),
+        Stream.mapError((error) =>
+          ParseResult.isParseError(error)
+            ? AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "streamText", error })
+            : error
+        )
+      )
+  ))
+}

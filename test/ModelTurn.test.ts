@@ -1,0 +1,67 @@
+/**
+ * A model turn through a provider's raw parts (decoded with the cached schema) gives exactly what the library's
+ * `streamText` gives: text, tool calls and usage alike, and the same typed failure for parts that do not decode.
+ */
+import { AiError, Prompt, type Response } from "@effect/ai"
+import { Chunk, Effect, Either, Stream } from "effect"
+import { describe, expect, it } from "vitest"
+import { toolkit } from "../src/Agents/AgentTools.js"
+import { streamTurn } from "../src/Agents/ModelTurn.js"
+import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+import type { RawStream, ResolvedModel } from "../src/Llm/ProviderRegistry.js"
+import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+
+const mockConfig = GatewayConfig.fromInput({
+  models: {
+    providers: {
+      mock: {
+        firstTokenDelayMs: 0,
+        tokenDelayMs: 0,
+        toolCalls: [{ name: "shell", params: { command: "echo hi" } }]
+      }
+    }
+  }
+}).config.models.providers.mock
+
+const models = Effect.map(MockLanguageModel.make(mockConfig), (languageModel) => {
+  const library: ResolvedModel = { id: "mock/mock-1", provider: "mock", model: "mock-1", languageModel }
+  const raw: ResolvedModel = { ...library, rawStream: (options) => MockLanguageModel.streamParts(mockConfig, options) }
+  return { library, raw }
+})
+
+/** Parts without the ids the library and the mock generate per call. */
+const turn = (model: ResolvedModel) =>
+  Stream.runCollect(streamTurn(model, Prompt.make("hello"), toolkit)).pipe(
+    Effect.map((parts) =>
+      Chunk.toReadonlyArray(parts).map((part) => {
+        const { id: _id, ...rest } = "id" in part ? part : { id: undefined, ...part }
+        return rest
+      })
+    )
+  )
+
+describe("ModelTurn.streamTurn", () => {
+  it("decodes a provider's raw parts exactly as LanguageModel.streamText does, tool calls included", async () => {
+    const [library, raw] = await Effect.runPromise(
+      Effect.flatMap(models, (m) => Effect.all([turn(m.library), turn(m.raw)]))
+    )
+    expect(raw).toEqual(library)
+    expect(raw.some((part) => part.type === "tool-call")).toBe(true)
+    expect(raw.filter((part) => part.type === "text-delta").length).toBeGreaterThan(3)
+  })
+
+  it("fails with AiError.MalformedOutput when the raw parts do not decode (a call of a tool not offered)", async () => {
+    const unknownTool: Response.ToolCallPartEncoded = {
+      type: "tool-call",
+      id: "1",
+      name: "no_such_tool",
+      params: {},
+      providerExecuted: false
+    }
+    const broken: RawStream = () => Stream.make(unknownTool)
+    const outcome = await Effect.runPromise(
+      Effect.flatMap(models, (m) => Effect.either(turn({ ...m.raw, rawStream: broken })))
+    )
+    expect(Either.isLeft(outcome) && outcome.left instanceof AiError.MalformedOutput).toBe(true)
+  })
+})
