@@ -328,26 +328,6 @@ describe("POST /v1/runs", () => {
   })
 })
 
-describe("runs.tokenFlushMs", () => {
-  const gateway = useGateway({ ...gatewayConfig, runs: { tokenFlushMs: 50 } })
-
-  it("sends the token deltas of one flush window as one TokenDelta, numbered without gaps, the text unchanged", async () => {
-    const answer = await startRun(gateway(), { prompt: "join my tokens please", mode: "inline" }, {
-      accept: "text/event-stream"
-    })
-    expect(answer.status).toBe(200)
-    const events = sseFrames(answer.body).map((frame) => decodeEvent(frame.data))
-    expectGapFree(events, String(answer.headers["x-openclaw-run-id"]))
-    const deltas = events.flatMap((event) => (event._tag === "TokenDelta" ? [event.text] : []))
-    const completed = events.at(-1)
-    if (completed?._tag !== "RunCompleted") return expect.unreachable("the run did not complete")
-    expect(deltas.join("")).toBe(completed.text)
-    // The mock (no delays) yields all its words at once: one window holds them all.
-    expect(deltas.length).toBe(1)
-    expect(completed.text.split(" ").length).toBeGreaterThan(10)
-  })
-})
-
 describe("DELETE /v1/runs/:runId", () => {
   const gateway = useGateway(gatewayConfig)
 

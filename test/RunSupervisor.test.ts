@@ -1,12 +1,11 @@
 /** The run lifecycle: numbering, validation, timeouts, cancellation, disconnects, commands, backpressure, shutdown. */
 import { LanguageModel } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Either, Exit, Fiber, Layer, Mailbox, Option, Scope, Stream, TestClock } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, Layer, Mailbox, Option, Scope, Stream, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import type { AgentOutput } from "../src/Agents/AgentOutput.js"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
-import { joinTokenDeltas, RunSupervisor } from "../src/Agents/RunSupervisor.js"
+import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import type { AgentEvent } from "../src/Domain/AgentEvent.js"
@@ -459,34 +458,3 @@ const isAlive = (pid: number): boolean => {
     return false
   }
 }
-
-describe("joinTokenDeltas (runs.tokenFlushMs)", () => {
-  it("joins consecutive token deltas and keeps every other output, in order", () => {
-    const joined = joinTokenDeltas(Chunk.fromIterable<AgentOutput>([
-      { _tag: "RunStarted", agent: "codex", mode: "inline", model: "mock/mock-1" },
-      { _tag: "TokenDelta", text: "a " },
-      { _tag: "TokenDelta", text: "b " },
-      { _tag: "CommandExited", exitCode: 0 },
-      { _tag: "TokenDelta", text: "c" }
-    ]))
-    expect(Chunk.toReadonlyArray(joined)).toEqual([
-      { _tag: "RunStarted", agent: "codex", mode: "inline", model: "mock/mock-1" },
-      { _tag: "TokenDelta", text: "a b " },
-      { _tag: "CommandExited", exitCode: 0 },
-      { _tag: "TokenDelta", text: "c" }
-    ])
-  })
-
-  it.live("with a flush window, a run's deltas that come together leave as one event; seq stays gap-free", () =>
-    Effect.gen(function*() {
-      const supervisor = yield* RunSupervisor
-      const run = yield* supervisor.start(spec({ prompt: "one two three four", mode: "inline" }))
-      const { seen, result } = yield* drain(run.events)
-      expect(Either.isRight(result)).toBe(true)
-      expectGapFree(seen, run.runId)
-      const deltas = seen.flatMap((event) => (event._tag === "TokenDelta" ? [event.text] : []))
-      const completed = seen.at(-1)
-      expect(completed?._tag).toBe("RunCompleted")
-      expect(deltas).toEqual([completed?._tag === "RunCompleted" ? completed.text : ""])
-    }).pipe(Effect.scoped, Effect.provide(supervisorLayer(withMock({}, { runs: { tokenFlushMs: 20 } })))))
-})

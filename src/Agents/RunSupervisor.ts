@@ -73,34 +73,6 @@ interface ActiveRun {
 
 const isCompleted = (output: AgentOutput): boolean => output._tag === "RunCompleted"
 
-/** Consecutive token deltas as one (texts joined); every other output as it is. */
-export const joinTokenDeltas = (outputs: Chunk.Chunk<AgentOutput>): Chunk.Chunk<AgentOutput> => {
-  const joined: Array<AgentOutput> = []
-  for (const output of outputs) {
-    const last = joined.at(-1)
-    if (output._tag === "TokenDelta" && last?._tag === "TokenDelta") {
-      joined[joined.length - 1] = { _tag: "TokenDelta", text: last.text + output.text }
-    } else {
-      joined.push(output)
-    }
-  }
-  return Chunk.unsafeFromArray(joined)
-}
-
-/** Most outputs one flush window gathers; more are numbered at once (the event buffer bounds them anyway). */
-const maxPerWindow = 1024
-
-/**
- * `runs.tokenFlushMs`: the outputs of each window of `flushMs` leave together, consecutive token deltas joined into
- * one `TokenDelta`, so each event, frame and write of the transports carries several tokens of a fast provider.
- */
-const coalesceTokens = <E>(outputs: Stream.Stream<AgentOutput, E>, flushMs: number): Stream.Stream<AgentOutput, E> =>
-  outputs.pipe(
-    Stream.groupedWithin(maxPerWindow, Duration.millis(flushMs)),
-    Stream.map(joinTokenDeltas),
-    Stream.flattenChunks
-  )
-
 export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/RunSupervisor", {
   scoped: Effect.gen(function*() {
     const { config } = yield* GatewayConfig
@@ -215,8 +187,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             seq += numbered.length
           })
         })
-      const outputs = runner.execute(job).pipe(Stream.takeUntil(isCompleted))
-      return (config.runs.tokenFlushMs === 0 ? outputs : coalesceTokens(outputs, config.runs.tokenFlushMs)).pipe(
+      return runner.execute(job).pipe(
+        Stream.takeUntil(isCompleted),
         Stream.runForEachChunk(emit),
         Effect.zipRight(Effect.suspend(() =>
           sawCompleted

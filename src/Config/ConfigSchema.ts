@@ -582,13 +582,6 @@ export const RunsSection = Schema.Struct({
     Schema.Int.pipe(Schema.between(1, 1_000_000)),
     1024,
     "Events a run may buffer while its client is slow to read; the run then waits. Default 1024."
-  ),
-  tokenFlushMs: withDefault(
-    Schema.Int.pipe(Schema.between(0, 1000)),
-    0,
-    "Flush window of token events, in ms: a run's outputs within one window are sent together and its consecutive " +
-      "token deltas become one `TokenDelta` (texts joined), so a fast provider costs fewer events, frames and bytes " +
-      "per token; an event waits at most this long. 0 sends every delta as its own event at once. Default 0."
   )
 })
 
