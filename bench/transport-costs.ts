@@ -9,6 +9,7 @@
 import { Effect, Layer, Mailbox, Stream } from "effect"
 import { performance } from "node:perf_hooks"
 import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
+import * as AgentTools from "../src/Agents/AgentTools.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
@@ -46,6 +47,14 @@ const main = Effect.gen(function*() {
   const model = yield* MockLanguageModel.make(GatewayConfig.fromInput(input).config.models.providers.mock)
   yield* Effect.promise(() =>
     measure("mock streamText alone", () => Effect.runPromise(Stream.runDrain(model.streamText({ prompt: "bench" }))))
+  )
+  yield* Effect.promise(() =>
+    measure("@effect/ai streamText with the agents' toolkit (the agent loop avoids it since e4a7cbe)", () =>
+      Effect.runPromise(
+        Stream.runDrain(
+          model.streamText({ prompt: "bench", toolkit: AgentTools.toolkit, disableToolCallResolution: true })
+        )
+      ))
   )
   const supervisor = yield* RunSupervisor
   const oneRun = Effect.scoped(Effect.gen(function*() {

@@ -7,7 +7,7 @@
  * bounded in count and time; loopback only.
  *
  *   npm run bench -- [--quick] [--steps=50,100,...] [--first-token-ms=100] [--token-ms=20] [--tokens=20]
- *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--flush-ms=N] [--name=transport] [--no-pool]
+ *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--name=transport] [--no-pool]
  *                    [--only=<transport name part>] [--gateway-node-args="--cpu-prof ..."] [--gateway-entry=FILE]
  */
 import { Effect, Stream } from "effect"
@@ -46,8 +46,6 @@ const tokenCount = numberOption("tokens", 20)
 const boundMs = numberOption("bound-ms", 50)
 const segmentMs = numberOption("segment-ms", quick ? 2_500 : 6_000)
 const streamsPerConnection = numberOption("ws-streams", 10)
-/** The gateway's `runs.tokenFlushMs` (its default when not given). */
-const flushMs = option("flush-ms") === undefined ? undefined : numberOption("flush-ms", 0)
 const steps = (option("steps") ?? (quick ? "100,1000" : "50,100,200,500,1000,2000")).split(",").map(Number)
 /** The step whose latency and CPU fill the summary table (the issue's target is stated at 100). */
 const referenceStep = steps.includes(100) ? 100 : steps[0] ?? 100
@@ -138,7 +136,6 @@ const startGateway = async (token: string): Promise<Gateway> => {
         }
       },
       quotas: { maxConcurrentRuns: 100_000, runsPerMinute: 1_000_000 },
-      ...(flushMs === undefined ? {} : { runs: { tokenFlushMs: flushMs } }),
       models: { default: "mock/mock-1", providers: { mock: { firstTokenDelayMs, tokenDelayMs, reply } } }
     })
   )
@@ -213,7 +210,7 @@ interface SegmentResult {
   readonly ttftAddedP99Ms: number | null
   readonly ttltAddedP50Ms: number | null
   readonly ttltAddedP99Ms: number | null
-  /** Tokens per `TokenDelta` event: 1 unless `runs.tokenFlushMs` joins them. */
+  /** Tokens per `TokenDelta` event (1: the gateway sends one event per provider delta). */
   readonly tokensPerEvent: number | null
   readonly bytesDownPerTokenEvent: number | null
   readonly textBytesPerTokenEvent: number | null
@@ -281,7 +278,7 @@ const summarise = (
   }
   const events = outcomes.reduce((sum, outcome) => sum + outcome.tokenEvents, 0)
   const textBytes = outcomes.reduce((sum, outcome) => sum + outcome.textBytes, 0)
-  // The mock's tokens delivered, counted by their text: with `runs.tokenFlushMs` one event carries several.
+  // The mock's tokens delivered, counted by their text (a gateway that joined deltas would send fewer events).
   const tokens = textBytes / bytesPerToken
   const cpuSeconds = before === undefined || after === undefined
     ? Number.NaN
@@ -502,8 +499,7 @@ const main = async () => {
           steps,
           referenceStep,
           streamsPerConnection,
-          runTimeoutMs,
-          tokenFlushMs: flushMs ?? "default"
+          runTimeoutMs
         },
         transportSeconds,
         mockAlone: baseline,
