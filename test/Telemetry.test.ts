@@ -43,6 +43,9 @@ const OtlpTraces = Schema.Struct({
     scopeSpans: Schema.Array(Schema.Struct({
       spans: Schema.Array(Schema.Struct({
         name: Schema.String,
+        traceId: Schema.String,
+        spanId: Schema.String,
+        parentSpanId: Schema.optional(Schema.String),
         attributes: Schema.Array(Schema.Struct({
           key: Schema.String,
           value: Schema.Struct({
@@ -62,6 +65,9 @@ const spansOf = (bodies: ReadonlyArray<unknown>) =>
     .flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans))
     .map((span) => ({
       name: span.name,
+      traceId: span.traceId,
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
       attributes: Object.fromEntries(
         span.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.doubleValue])
       )
@@ -119,12 +125,22 @@ describe("Telemetry", () => {
           Effect.provide(GatewayClient.layer({ url: gateway.url, token: gateway.token }))
         )
       )
-      // Shutting down flushes what is batched.
+      // The thread-bound run's worker sends its spans itself, soon after the run (bounded wait).
+      for (let i = 0; i < 200 && !spansOf(receiver.bodies.get("/v1/traces") ?? []).some((s) => s.name === "Worker.run"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+      // Shutting down flushes what the gateway has batched.
       await Effect.runPromise(Scope.close(scope, Exit.void))
       const spans = spansOf(receiver.bodies.get("/v1/traces") ?? [])
       expect(spans.map((span) => span.name)).toEqual(
         expect.arrayContaining(["RunSupervisor.run", "RpcServer.StartRun", "RpcWebSocket.connection"])
       )
+      // The worker's span of the run is a child of the main thread's span of that run: one trace.
+      const workerSpan = spans.find((span) => span.name === "Worker.run")
+      const parent = spans.find((span) => span.spanId === workerSpan?.parentSpanId)
+      expect(parent?.name).toBe("RunSupervisor.run")
+      expect(parent?.traceId).toBe(workerSpan?.traceId)
+      expect(workerSpan?.attributes["threadId"]).toBeDefined()
       // 1000 from the client, or 1001 if the gateway's shutdown came before the client's close was handled.
       expect([1000, 1001]).toContain(Number(spans.find((span) => span.name === "RpcWebSocket.connection")?.attributes["closeCode"]))
       expect(spans.find((span) => span.name === "RunSupervisor.run")?.attributes).toMatchObject({ outcome: "completed" })

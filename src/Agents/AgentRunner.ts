@@ -21,6 +21,14 @@ export interface AgentJob {
   readonly depth?: number
   /** Who started the run (the quota key); a subagent is counted against its parent's principal. */
   readonly principal?: string
+  /** The span the run's work belongs to, when it runs on another thread (which links its own spans to it). */
+  readonly trace?: TraceParent
+}
+
+/** A span of the main thread that a worker thread's spans name as their parent. */
+export interface TraceParent {
+  readonly traceId: string
+  readonly spanId: string
 }
 
 export interface AgentRunnerService {

@@ -185,7 +185,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
           agent: job.agent,
           spec: job.spec,
           model: job.model.id,
-          depth: job.depth ?? 0
+          depth: job.depth ?? 0,
+          ...(job.trace === undefined ? {} : { trace: job.trace })
         })
         return
       }

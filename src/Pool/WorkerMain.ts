@@ -5,7 +5,7 @@
  * at most `MaxOutstandingBatches` ahead of what the main thread has taken; the last batch goes with
  * `Completed`, after the run's cleanup, so that a short run costs one message back.
  */
-import { Cause, Chunk, Clock, Effect, Exit, Layer, Option, Schema, Stream } from "effect"
+import { Cause, Chunk, Clock, Effect, Exit, Layer, Option, Runtime, Schema, Stream, Tracer } from "effect"
 import * as v8 from "node:v8"
 import { parentPort, workerData } from "node:worker_threads"
 import { stamp } from "../Agents/AgentOutput.js"
@@ -82,6 +82,10 @@ const program = Effect.gen(function*() {
       )
     }).pipe(
       Effect.provide(services),
+      Effect.withSpan("Worker.run", {
+        attributes: { runId: run.runId, agent: run.agent, threadId: init.threadId },
+        ...(run.trace === undefined ? {} : { parent: Tracer.externalSpan(run.trace) })
+      }),
       Effect.onExit((exit) =>
         Effect.sync(() => {
           credits.delete(run.runId)
@@ -98,7 +102,18 @@ const program = Effect.gen(function*() {
     )
   }
 
-  const runFork = Effect.runFork
+  // With `telemetry.otlp`, spans of runs go to the collector too, as children of the main thread's span of the run;
+  // batched briefly, since a thread may be terminated at any time. The SDK is only loaded then: it would add its
+  // module loading to every thread's start.
+  const { otlp, serviceName } = config.telemetry
+  const runtime = otlp === undefined
+    ? yield* Effect.runtime<never>()
+    : yield* Effect.flatMap(
+      Effect.promise(() => import("../Telemetry/Telemetry.js")),
+      (Telemetry) =>
+        Layer.toRuntime(Telemetry.sdkLayer(serviceName, Telemetry.otlpSpanProcessors(config.telemetry, 200), []))
+    )
+  const runFork = Runtime.runFork(runtime)
   port.on("message", (raw: unknown) => {
     const message = decode(raw)
     if (message._tag === "Left") return

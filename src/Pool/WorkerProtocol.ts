@@ -36,7 +36,9 @@ export const ToWorker = Schema.Union(
     /** `provider/model`, resolved again by the worker's own provider registry. */
     model: Schema.String,
     /** 0 for a client's run; a subagent's depth in its chain of parents. */
-    depth: Schema.Int.pipe(Schema.nonNegative())
+    depth: Schema.Int.pipe(Schema.nonNegative()),
+    /** The main thread's span of the run, the parent of the worker's spans. */
+    trace: Schema.optional(Schema.Struct({ traceId: Schema.String, spanId: Schema.String }))
   }),
   /** The main thread took `batches` batches of this run: the worker may send that many more. */
   Schema.TaggedStruct("Credit", { runId: RunId, batches: Schema.Int.pipe(Schema.positive()) }),

@@ -49,7 +49,8 @@ export const encodeRun = (message: RunMessage): Extract<typeof ToWorker.Encoded,
   agent: message.agent,
   spec: { ...message.spec },
   model: message.model,
-  depth: message.depth
+  depth: message.depth,
+  ...(message.trace === undefined ? {} : { trace: { ...message.trace } })
 })
 const decode = Schema.decodeUnknownEither(FromWorker)
 const isRunId = Schema.is(RunId)

@@ -11,6 +11,7 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { type MetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
 import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Context, Effect, Layer, Option } from "effect"
+import type { OpenclawConfig } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { version } from "../Version.js"
 
@@ -51,18 +52,30 @@ export const sdkLayer = (
       metricReader: metricReaders
     })))
 
+/** The OTLP span export of `telemetry.otlp`, batched for `delayMs` at most; none when it is not set. */
+export const otlpSpanProcessors = (
+  telemetry: OpenclawConfig["telemetry"],
+  delayMs?: number
+): Array<SpanProcessor> => {
+  const { otlp } = telemetry
+  if (otlp === undefined) return []
+  const exporter = new OTLPTraceExporter({ url: `${otlp.endpoint.replace(/\/+$/, "")}/v1/traces`, headers: otlp.headers })
+  return [new BatchSpanProcessor(exporter, delayMs === undefined ? {} : { scheduledDelayMillis: delayMs })]
+}
+
 export const layer: Layer.Layer<PrometheusMetrics, never, GatewayConfig> = Layer.unwrapEffect(
   Effect.map(GatewayConfig, ({ config }) => {
     const { otlp, prometheus, serviceName } = config.telemetry
     const exporter = prometheus ? new PrometheusExporter({ preventServerStart: true }) : undefined
-    const spanProcessors: Array<SpanProcessor> = []
+    const spanProcessors = otlpSpanProcessors(config.telemetry)
     const metricReaders: Array<MetricReader> = exporter === undefined ? [] : [exporter]
     if (otlp !== undefined) {
-      const root = otlp.endpoint.replace(/\/+$/, "")
-      spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${root}/v1/traces`, headers: otlp.headers })))
       metricReaders.push(
         new PeriodicExportingMetricReader({
-          exporter: new OTLPMetricExporter({ url: `${root}/v1/metrics`, headers: otlp.headers }),
+          exporter: new OTLPMetricExporter({
+            url: `${otlp.endpoint.replace(/\/+$/, "")}/v1/metrics`,
+            headers: otlp.headers
+          }),
           exportIntervalMillis: otlp.exportIntervalMs
         })
       )
