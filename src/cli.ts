@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * The `openclaw` command line: `gateway` runs the gateway in the foreground, `run` streams a run,
- * `status` summarises a running gateway, `config validate|schema` checks and documents openclaw.json.
- * Exit codes: 0 ok, 1 run failed, 2 usage or configuration error, 3 gateway unreachable, 4 token
- * refused, 124 run timed out, 130 interrupted (Ctrl-C cancels the run).
+ * `status` summarises a running gateway (`--all`: its health too), `doctor` checks the setup on this machine,
+ * `config validate|schema` checks and documents openclaw.json.
+ * Exit codes: 0 ok, 1 run failed (or unhealthy, or doctor found errors), 2 usage or configuration error,
+ * 3 gateway unreachable, 4 token refused (or lacking a scope), 124 run timed out, 130 interrupted (Ctrl-C cancels
+ * the run).
  */
 import { Args, Command, Options, ValidationError } from "@effect/cli"
 import { HelpDoc } from "@effect/cli"
@@ -39,6 +41,8 @@ import { AgentEvent } from "./Domain/AgentEvent.js"
 import { type LogEntry, LogLevelName } from "./Domain/LogEntry.js"
 import type { RunError } from "./Domain/RunError.js"
 import { GatewayStatus } from "./Domain/ServerInfo.js"
+import { diagnose, renderFindings } from "./Doctor/Doctor.js"
+import { GatewayHealth } from "./Domain/Health.js"
 import { exitCodeOf, runGateway } from "./Gateway/GatewayMain.js"
 import { jsonLine, logLevelName, prettyLine } from "./Telemetry/GatewayLogger.js"
 import { version } from "./Version.js"
@@ -434,15 +438,77 @@ const describeThreads = (status: GatewayStatus): string => {
   ].join("\n") + "\n"
 }
 
+/** `status --all`: the status, then quotas, providers, recent warnings and errors, and the verdict. */
+const describeHealth = (status: GatewayStatus, health: GatewayHealth, colour: boolean): string => {
+  const { defaults, principals } = health.quotas
+  const width = Math.max(0, ...principals.map((p) => p.principal.length), ...health.providers.map((p) => p.name.length))
+  const terminations = Object.entries(status.pool.terminations).map(([reason, n]) => `${reason} ${n}`).join(", ")
+  const busy = status.pool.threads.filter((thread) => thread.status === "busy").length
+  return [
+    describeStatus(status).trimEnd(),
+    `  ${busy} busy; terminated: ${terminations === "" ? "none" : terminations}`,
+    `quotas: ${defaults.maxConcurrentRuns} concurrent runs, ${defaults.runsPerMinute} starts a minute per principal`,
+    ...(principals.length === 0 ? ["  (no principal has runs, recent starts or limits of its own)"] : []),
+    ...principals.map((p) =>
+      `  ${p.principal.padEnd(width)}  ${p.activeRuns}/${p.limits.maxConcurrentRuns} active, ` +
+      `${p.startsInWindow}/${p.limits.runsPerMinute} starts in the last minute${p.ownLimits ? " (own limits)" : ""}`
+    ),
+    `providers (default: ${health.defaultProvider}):`,
+    ...health.providers.map((p) =>
+      `  ${(p.ok ? "ok" : "FAIL").padEnd(4)}  ${p.name.padEnd(width)}  ${`${Math.round(p.latencyMs)} ms`.padStart(7)}  ` +
+      p.detail
+    ),
+    `recent warnings and errors: ${health.recentErrors.length === 0 ? "none" : ""}`.trimEnd(),
+    ...health.recentErrors.map((entry) => `  ${describeEntry(entry, colour).trimEnd()}`),
+    `verdict: ${health.verdict}`,
+    ...health.reasons.map((reason) => `  - ${reason}`)
+  ].join("\n") + "\n"
+}
+
 const statusOptions = {
   ...clientOptions,
-  threads: Options.boolean("threads").pipe(Options.withDescription("Show the thread pool: each thread and the queue"))
+  threads: Options.boolean("threads").pipe(Options.withDescription("Show the thread pool: each thread and the queue")),
+  all: Options.boolean("all").pipe(
+    Options.withDescription("Also quotas, provider probes, recent errors and a verdict (needs the admin scope)")
+  )
 }
+
+/** `status --all`: Status and Health together; exit 1 unless healthy, 4 without the admin scope. */
+const statusAll = (flags: { readonly json: boolean }) =>
+  GatewayClient.pipe(
+    Effect.flatMap((client) => Effect.all([client.status, client.health], { concurrency: "unbounded" })),
+    Effect.mapError((error) =>
+      error._tag === "Forbidden"
+        ? new CliExit({
+          code: ExitCode.tokenRejected,
+          message: `openclaw status --all: ${error.message} (Health needs it; plain \`openclaw status\` does not)`
+        })
+        : connectionFailure(error)
+    ),
+    Effect.tap(([status, health]) =>
+      writeOut(
+        flags.json
+          ? JSON.stringify({
+            status: Schema.encodeSync(GatewayStatus)(status),
+            health: Schema.encodeSync(GatewayHealth)(health)
+          }) + "\n"
+          : describeHealth(status, health, process.stdout.isTTY === true)
+      )
+    ),
+    Effect.flatMap(([, health]) =>
+      health.verdict === "healthy"
+        ? Effect.void
+        : new CliExit({
+          code: ExitCode.runFailed,
+          message: `openclaw status --all: the gateway is ${health.verdict}: ${health.reasons.join("; ")}`
+        })
+    )
+  )
 
 const status = Command.make("status", statusOptions, (flags) =>
   withClient(
     flags,
-    GatewayClient.pipe(
+    flags.all ? statusAll(flags) : GatewayClient.pipe(
       Effect.flatMap((client) => client.status),
       Effect.mapError(connectionFailure),
       Effect.flatMap((status) =>
@@ -455,7 +521,38 @@ const status = Command.make("status", statusOptions, (flags) =>
         )
       )
     )
-  )).pipe(Command.withDescription("Show a running gateway's version, uptime, connections, runs and thread pool"))
+  )).pipe(
+    Command.withDescription(
+      "Show a running gateway's version, uptime, connections, runs and thread pool; --all adds its health"
+    )
+  )
+
+// ---------------------------------------------------------------------------------------------
+// openclaw doctor
+// ---------------------------------------------------------------------------------------------
+
+const doctor = Command.make("doctor", {
+  config: Options.text("config").pipe(
+    Options.withDescription("openclaw.json to check (default: the lookup)"),
+    Options.optional
+  ),
+  json: clientOptions.json
+}, (flags) =>
+  Effect.gen(function*() {
+    const findings = yield* diagnose({ config: flags.config })
+    const errors = findings.filter((finding) => finding.severity === "error").length
+    yield* writeOut(flags.json ? JSON.stringify({ ok: errors === 0, findings }) + "\n" : renderFindings(findings))
+    if (errors > 0) {
+      return yield* new CliExit({
+        code: ExitCode.runFailed,
+        message: `openclaw doctor: ${errors} error${errors === 1 ? "" : "s"} to fix`
+      })
+    }
+  })).pipe(
+    Command.withDescription(
+      "Check this machine's setup without the gateway: config, token file, port, threads, memory, TLS, provider keys"
+    )
+  )
 
 // ---------------------------------------------------------------------------------------------
 // openclaw config validate|schema
@@ -492,7 +589,7 @@ const config = Command.make("config").pipe(
 // ---------------------------------------------------------------------------------------------
 
 const openclaw = Command.make("openclaw").pipe(
-  Command.withSubcommands([gateway.pipe(Command.withSubcommands([logs])), run, status, config]),
+  Command.withSubcommands([gateway.pipe(Command.withSubcommands([logs])), run, status, doctor, config]),
   Command.withDescription("Run and talk to the openclaw gateway")
 )
 

@@ -79,9 +79,9 @@ describe("Health", () => {
         { name: "anthropic", ok: false }
       ])
       expect(health.reasons).toEqual([
-        "the default model's provider \"openai\" fails its probe (HTTP 401: Incorrect API key provided: <redacted>): " +
-        "runs that name no model fail",
-        "provider \"anthropic\" fails its probe (no API key (set models.providers.anthropic.apiKey)): its runs fail"
+        "the default model's provider \"openai\" fails its probe, so runs that name no model fail: " +
+        "HTTP 401: Incorrect API key provided: <redacted>",
+        "provider \"anthropic\" fails its probe, so its runs fail: no API key (set models.providers.anthropic.apiKey)"
       ])
       expect(JSON.stringify(health)).not.toContain(apiKey)
       expect(openai.requests().map((request) => request.path)).toEqual(["/v1/models"])

@@ -49,10 +49,10 @@ export const verdictOf = (facts: HealthFacts): { readonly verdict: HealthVerdict
     if (probe.ok) continue
     if (probe.name === facts.defaultProvider) {
       unhealthy.push(
-        `the default model's provider "${probe.name}" fails its probe (${probe.detail}): runs that name no model fail`
+        `the default model's provider "${probe.name}" fails its probe, so runs that name no model fail: ${probe.detail}`
       )
     } else {
-      degraded.push(`provider "${probe.name}" fails its probe (${probe.detail}): its runs fail`)
+      degraded.push(`provider "${probe.name}" fails its probe, so its runs fail: ${probe.detail}`)
     }
   }
   const { pool } = facts
