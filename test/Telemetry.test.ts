@@ -12,7 +12,7 @@ import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import * as ProviderRegistry from "../src/Llm/ProviderRegistry.js"
-import * as Telemetry from "../src/Telemetry/Telemetry.js"
+import * as OtelSdk from "../src/Telemetry/OtelSdk.js"
 import { startInProcessGateway, type TestGateway } from "./support/TestGateway.js"
 
 /** An OTLP/HTTP receiver: every JSON body posted, by path. */
@@ -89,7 +89,7 @@ describe("Telemetry", () => {
     const layer = RunSupervisor.DefaultWithoutDependencies.pipe(
       Layer.provide([ProviderRegistry.layer, InlineRunner.layer]),
       Layer.provide(GatewayConfig.layerTest({ models: { providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 0 } } } })),
-      Layer.provide(Telemetry.sdkLayer("test", [new SimpleSpanProcessor(exporter)], []))
+      Layer.provide(OtelSdk.sdkLayer("test", [new SimpleSpanProcessor(exporter)], []))
     )
     const spans = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const supervisor = yield* RunSupervisor

@@ -109,9 +109,9 @@ const program = Effect.gen(function*() {
   const runtime = otlp === undefined
     ? yield* Effect.runtime<never>()
     : yield* Effect.flatMap(
-      Effect.promise(() => import("../Telemetry/Telemetry.js")),
-      (Telemetry) =>
-        Layer.toRuntime(Telemetry.sdkLayer(serviceName, Telemetry.otlpSpanProcessors(config.telemetry, 200), []))
+      Effect.promise(() => import("../Telemetry/OtelSdk.js")),
+      (OtelSdk) =>
+        Layer.toRuntime(OtelSdk.sdkLayer(serviceName, OtelSdk.otlpSpanProcessors(config.telemetry, 200), []))
     )
   const runFork = Runtime.runFork(runtime)
   port.on("message", (raw: unknown) => {
