@@ -19,6 +19,7 @@ let slow: GatewayProcess
 let tools: GatewayProcess
 let slowToken: string
 
+// Three gateway processes start at once: on a loaded machine that can take a while.
 beforeAll(async () => {
   fs.mkdirSync(home)
   // The fast gateway uses the default token file (under HOME); the slow one has its own.
@@ -44,7 +45,7 @@ beforeAll(async () => {
   ])
   gateways.push(fast, slow, tools)
   slowToken = fs.readFileSync(path.join(slowDir, "gateway.token"), "utf8").trim()
-})
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all(gateways.map((gateway) => gateway.stop("SIGKILL")))

@@ -113,8 +113,8 @@ export const startGatewayProcess = (args: ReadonlyArray<string>, options: CliOpt
     }
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`gateway did not start within ${options.timeoutMs ?? 15_000} ms:\n${stdout}\n${stderr}`))
-    }, options.timeoutMs ?? 15_000)
+      reject(new Error(`gateway did not start within ${options.timeoutMs ?? 45_000} ms:\n${stdout}\n${stderr}`))
+    }, options.timeoutMs ?? 45_000)
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       stdout += chunk
       const match = /listening on ws:\/\/([^\s:]+|\[[^\]]+\]):(\d+)/.exec(stdout)
