@@ -1,5 +1,5 @@
 /** The gateway's entry point (`node dist/main.js`): the config lookup and defaults, no flags. */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { exitCodeOf, noOverrides, runGateway } from "./Gateway/GatewayMain.js"
 
 NodeRuntime.runMain(runGateway(noOverrides), {

@@ -2,7 +2,10 @@
  * The LLM loop shared by the agents: prompt the model, stream its text, perform the tool calls it asks for, give it
  * the results and prompt it again, until it answers without tool calls (`RunCompleted`) or `maxSteps` turns are spent.
  */
-import { type AiError, Prompt, type Response, type Tool } from "@effect/ai"
+import type * as AiError from "@effect/ai/AiError"
+import * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import type * as Tool from "@effect/ai/Tool"
 import { Effect, Option, Stream } from "effect"
 import { AgentFailed, ProviderFailed } from "../Domain/RunError.js"
 import { Usage } from "../Domain/Usage.js"

@@ -3,7 +3,8 @@
  * Schema of each tool's parameters, but the response decoder accepts any JSON object, so a malformed call becomes a
  * tool error the model can correct (see `Tools`) instead of failing the whole run as a provider error.
  */
-import { Tool, type Toolkit } from "@effect/ai"
+import * as Tool from "@effect/ai/Tool"
+import type * as Toolkit from "@effect/ai/Toolkit"
 import { Data, Effect, Schema } from "effect"
 
 export const ShellParams = Schema.Struct({

@@ -5,7 +5,11 @@
  * schema on every call: ~9 ms to build and ~12 ms per call with the codex toolkit on this machine
  * (scratchpad/streampart-cost.ts), more than the rest of a mock run put together.
  */
-import { AiError, type Prompt, Response, type Tool, type Toolkit } from "@effect/ai"
+import * as AiError from "@effect/ai/AiError"
+import type * as Prompt from "@effect/ai/Prompt"
+import * as Response from "@effect/ai/Response"
+import type * as Tool from "@effect/ai/Tool"
+import type * as Toolkit from "@effect/ai/Toolkit"
 import { type Chunk, Effect, ParseResult, Schema, Stream } from "effect"
 import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
 

@@ -1,5 +1,6 @@
 /** Runs `/bin/sh -c <command>` in a directory and streams its output as `CommandOutput`, then `CommandExited`. */
-import { Command, CommandExecutor } from "@effect/platform"
+import * as Command from "@effect/platform/Command"
+import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type { PlatformError } from "@effect/platform/Error"
 import { Duration, Effect, Stream } from "effect"
 import * as os from "node:os"

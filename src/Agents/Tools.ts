@@ -4,10 +4,11 @@
  * gateway's secrets, confines the file tools to it and starts subagents. The same code serves inline runs and worker
  * threads: each builds the layer from the config it has.
  */
-import type { Tool, Toolkit } from "@effect/ai"
+import type * as Tool from "@effect/ai/Tool"
+import type * as Toolkit from "@effect/ai/Toolkit"
 import { CommandExecutor } from "@effect/platform/CommandExecutor"
 import { FileSystem } from "@effect/platform/FileSystem"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Context, Effect, Either, Layer, ParseResult, Redacted, Schema, Scope, Stream } from "effect"
 import * as os from "node:os"
 import type { OpenclawConfig } from "../Config/ConfigSchema.js"

@@ -4,7 +4,7 @@
  * arrived on and that connection's principal, then checks the RPC's `RequiredScope` against the scopes
  * of the credential presented at the upgrade. A refusal fails that request only.
  */
-import { Headers } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
 import { Context, Effect, Option } from "effect"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { Forbidden, Unauthorized } from "../Domain/AuthError.js"

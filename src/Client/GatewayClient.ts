@@ -7,7 +7,8 @@
  * generic protocol error.
  */
 import * as Socket from "@effect/platform/Socket"
-import { RpcClient, RpcSerialization } from "@effect/rpc"
+import * as RpcClient from "@effect/rpc/RpcClient"
+import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import { RpcClientError } from "@effect/rpc/RpcClientError"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
 import { defaultTokenFile, readTokenFile } from "../Auth/TokenFile.js"

@@ -4,8 +4,10 @@
  * the WebSocket carries and the final `event: error` as the same typed error; refusals told apart as the
  * WebSocket client tells them (`GatewayUnreachable`, `TokenRejected`). The Bearer token goes on every request.
  */
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Sse from "@effect/experimental/Sse"
 import { Chunk, Config, Context, Effect, Either, Layer, Option, Redacted, Schema, Stream } from "effect"
 import { AgentEvent } from "../Domain/AgentEvent.js"

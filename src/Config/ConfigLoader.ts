@@ -4,7 +4,8 @@
  * defaults. Every problem becomes one `ConfigError` that names the file and, per problem, the JSON
  * path and what was expected, so `config validate` and a refused gateway start read the same.
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as os from "node:os"
 import { OpenclawConfig } from "./ConfigSchema.js"

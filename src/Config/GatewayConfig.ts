@@ -1,5 +1,6 @@
 /** The decoded configuration as a service, with the file it came from. */
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { type ConfigError, loadConfig, type LookupOptions } from "./ConfigLoader.js"
 import { OpenclawConfig, type OpenclawConfigInput } from "./ConfigSchema.js"

@@ -7,7 +7,9 @@
  * with the statuses of `HttpErrors`. The optional `x-openclaw-run-mode` header picks the run mode (default
  * `thread-bound`, as `StartRun`).
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Chunk, Clock, Effect, Either, Mailbox, Schema, Stream } from "effect"
 import { RunSupervisor } from "../Agents/RunSupervisor.js"
 import type { KnownAgent } from "../Config/ConfigSchema.js"

@@ -4,9 +4,11 @@
  * upgrade). Owns graceful shutdown: stop accepting, let runs finish within the grace period, cancel
  * the rest, then close sockets with 1001.
  */
-import { HttpMiddleware, HttpRouter, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import { RpcServer } from "@effect/rpc"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as RpcServer from "@effect/rpc/RpcServer"
 import { Effect, Exit, Runtime, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"

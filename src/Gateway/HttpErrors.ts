@@ -3,7 +3,7 @@
  * error), `Retry-After` for the busy answers, `WWW-Authenticate` for a refused credential, and the error encoded
  * by its Schema in the body so that clients get the same typed error as over the WebSocket.
  */
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Schema } from "effect"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import { type HttpFailure, HttpErrorBody } from "../Domain/HttpWire.js"

@@ -4,8 +4,8 @@
  * WebSocket upgrade; scopes only from the credential), the scope the route needs, and a body read within
  * `acp.codex.maxMessageSize` and decoded by a Schema.
  */
-import type { HttpServerRequest } from "@effect/platform"
-import { NodeHttpServerRequest } from "@effect/platform-node"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect, ParseResult, Schema } from "effect"
 import type * as http from "node:http"
 import { GatewayAuth } from "../Auth/GatewayAuth.js"

@@ -5,7 +5,9 @@
  * typed errors as the RPC protocol. The request's scope holds the quota slot and the run: when the client goes
  * away, the run is cancelled and its slot released.
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Chunk, Effect, Mailbox, Schema, Stream } from "effect"
 import { RunSupervisor } from "../Agents/RunSupervisor.js"
 import { AgentEvent } from "../Domain/AgentEvent.js"

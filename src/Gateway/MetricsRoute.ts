@@ -2,7 +2,9 @@
  * `GET /metrics`: the gateway's metrics in Prometheus text format when `telemetry.prometheus` is true, for a
  * scraper holding a gateway credential with `runs:read` (the same Bearer token as every other route).
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option } from "effect"
 import { PrometheusMetrics } from "../Telemetry/Telemetry.js"
 import { errorResponse } from "./HttpErrors.js"

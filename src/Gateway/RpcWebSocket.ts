@@ -5,7 +5,7 @@
  * upgrade headers are NOT merged into message headers, dead peers are dropped by heartbeat, and
  * shutdown closes sockets with 1001.
  */
-import { RpcServer } from "@effect/rpc"
+import * as RpcServer from "@effect/rpc/RpcServer"
 import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessage"
 import { Clock, Effect, Exit, FiberSet, Mailbox, Queue, Schedule, type Tracer } from "effect"
 import type { WebSocket } from "ws"

@@ -5,8 +5,8 @@
  * `message_stop` fail the stream too, and no error carries the API key. Retries and timeouts are not done here.
  */
 import { AnthropicClient, AnthropicLanguageModel } from "@effect/ai-anthropic"
-import type { LanguageModel } from "@effect/ai"
-import type { HttpClient } from "@effect/platform"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Redacted, Runtime } from "effect"
 import { type EventVerdict, scrubCredentials, strictEventStream } from "./ProviderErrors.js"
 

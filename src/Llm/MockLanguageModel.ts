@@ -3,7 +3,10 @@
  * scripts an agent loop too: the configured tool calls are asked for on the first turn only (a prompt without tool
  * results); a later turn answers with text alone, so a run with scripted tool calls ends after two turns.
  */
-import { AiError, LanguageModel, type Prompt, type Response } from "@effect/ai"
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import type { MockProviderSection } from "../Config/ConfigSchema.js"
 

@@ -6,14 +6,16 @@
  * a non-2xx response or an error event keeps its status, headers (`Retry-After`) and message; a lost connection is
  * a `Transport` error. Retries and timeouts are not done here (a generic wrapper applies them to every provider).
  */
-import { AiError, LanguageModel, type Prompt, type Response, Tool } from "@effect/ai"
-import {
-  Headers,
-  type HttpClientError,
-  type HttpClientResponse,
-  HttpClient,
-  HttpClientRequest
-} from "@effect/platform"
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import * as Tool from "@effect/ai/Tool"
+import * as Headers from "@effect/platform/Headers"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Chunk, Effect, Encoding, Either, FiberRef, identity, Option, Redacted, Runtime, Schema, Stream } from "effect"
 import * as Wire from "./OpenAiChatWire.js"
 

@@ -4,9 +4,9 @@
  * headers such as `retry-after` kept), an `error` event, a `response.failed` event and a stream cut before
  * `response.completed` fail the stream too, and no error carries the API key. Retries and timeouts are not done here.
  */
-import type { LanguageModel } from "@effect/ai"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect/ai-openai"
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Redacted, Runtime } from "effect"
 import { type EventVerdict, scrubCredentials, strictEventStream } from "./ProviderErrors.js"
 

@@ -6,7 +6,7 @@
  * of that is replaced here, so that printing, logging or serialising the error cannot reveal the key. Their event
  * streams are made strict here too: error events and truncated bodies fail instead of passing as normal ends.
  */
-import { AiError } from "@effect/ai"
+import * as AiError from "@effect/ai/AiError"
 import { Effect, Predicate, Redacted, Stream } from "effect"
 
 /** Request headers that carry credentials; their values never leave in an error. */

@@ -3,9 +3,11 @@
  * map built from `models.providers`: the mock always, OpenAI and Anthropic when configured. A provider
  * configured without an API key stays listed, so that its runs are refused with a clear reason.
  */
-import type { AiError, LanguageModel, Response } from "@effect/ai"
-import type { HttpClient } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import type * as AiError from "@effect/ai/AiError"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Response from "@effect/ai/Response"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Context, Effect, Layer, Redacted, type Stream } from "effect"
 import {
   type AnthropicProviderSection,
@@ -14,10 +16,7 @@ import {
 } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { InvalidRequest } from "../Domain/RunError.js"
-import * as AnthropicProvider from "./AnthropicProvider.js"
 import * as MockLanguageModel from "./MockLanguageModel.js"
-import * as OpenAiChat from "./OpenAiChat.js"
-import * as OpenAiResponsesProvider from "./OpenAiResponsesProvider.js"
 import { resilient } from "./ResilientModel.js"
 
 export interface ResolvedModel {
@@ -142,15 +141,26 @@ export const make: Effect.Effect<ProviderRegistryService, never, GatewayConfig |
         rawStream: () => (options) => MockLanguageModel.streamParts(mockConfig, options)
       }
     }
+    // Provider modules are loaded only when configured: @effect/ai-openai and @effect/ai-anthropic are large, and
+    // every worker thread builds this registry when it starts.
     if (openai !== undefined) {
       providers["openai"] = yield* realProvider("openai", openai, (section, apiKey) =>
         section.api === "chat"
-          ? OpenAiChat.make({ apiKey, baseUrl: section.baseUrl })
-          : OpenAiResponsesProvider.make({ apiKey, baseUrl: section.baseUrl }))
+          ? Effect.flatMap(
+            Effect.promise(() => import("./OpenAiChat.js")),
+            (OpenAiChat) => OpenAiChat.make({ apiKey, baseUrl: section.baseUrl })
+          )
+          : Effect.flatMap(
+            Effect.promise(() => import("./OpenAiResponsesProvider.js")),
+            (OpenAiResponses) => OpenAiResponses.make({ apiKey, baseUrl: section.baseUrl })
+          ))
     }
     if (anthropic !== undefined) {
       providers["anthropic"] = yield* realProvider("anthropic", anthropic, (section, apiKey) =>
-        AnthropicProvider.make({ apiKey, baseUrl: section.baseUrl, maxTokens: section.maxTokens }))
+        Effect.flatMap(
+          Effect.promise(() => import("./AnthropicProvider.js")),
+          (Anthropic) => Anthropic.make({ apiKey, baseUrl: section.baseUrl, maxTokens: section.maxTokens })
+        ))
     }
     return fromProviders(providers, defaultModelOf(config))
   }

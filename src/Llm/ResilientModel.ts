@@ -3,7 +3,8 @@
  * first stream part, a deadline between parts, jittered exponential retries (honouring `Retry-After`) only while
  * nothing was streamed yet, and secrets scrubbed from the errors that pass through.
  */
-import { AiError, type LanguageModel } from "@effect/ai"
+import * as AiError from "@effect/ai/AiError"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { Chunk, Clock, Duration, Effect, Inspectable, Option, Ref, Schedule, Stream } from "effect"
 
 export interface ResilientOptions {

@@ -3,7 +3,8 @@
  * Client-safe: imports only wire types. Every RPC but `Connect` (authenticated by the upgrade; it
  * issues the session token) goes through `SessionAuth` and names the scope it needs.
  */
-import { Rpc, RpcGroup } from "@effect/rpc"
+import * as Rpc from "@effect/rpc/Rpc"
+import * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Schema } from "effect"
 import { AgentEvent } from "../Domain/AgentEvent.js"
 import { GatewayHealth } from "../Domain/Health.js"

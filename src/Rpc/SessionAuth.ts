@@ -3,7 +3,7 @@
  * the session JWT from `Connect` in its own headers (`authorization: Bearer <jwt>`), and may require a
  * scope (`RequiredScope` annotation). The server implementation is `Auth/SessionAuthLive`.
  */
-import { RpcMiddleware } from "@effect/rpc"
+import * as RpcMiddleware from "@effect/rpc/RpcMiddleware"
 import { Context, Schema } from "effect"
 import { Forbidden, Unauthorized } from "../Domain/AuthError.js"
 import type { Principal, Scope } from "../Domain/Principal.js"
