@@ -4,8 +4,9 @@
  * concurrently with a short timeout, their details never hold the key, and the answers are cached for a few seconds
  * so that `openclaw status --all` in a loop does not hammer the providers.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Clock, Duration, Effect, Redacted } from "effect"
 import type { OpenclawConfig } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
