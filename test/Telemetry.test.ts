@@ -141,6 +141,8 @@ describe("Telemetry", () => {
       expect(parent?.name).toBe("RunSupervisor.run")
       expect(parent?.traceId).toBe(workerSpan?.traceId)
       expect(workerSpan?.attributes["threadId"]).toBeDefined()
+      // The run's own span names the thread too.
+      expect(parent?.attributes["threadId"]).toBe(workerSpan?.attributes["threadId"])
       // 1000 from the client, or 1001 if the gateway's shutdown came before the client's close was handled.
       expect([1000, 1001]).toContain(Number(spans.find((span) => span.name === "RpcWebSocket.connection")?.attributes["closeCode"]))
       expect(spans.find((span) => span.name === "RunSupervisor.run")?.attributes).toMatchObject({ outcome: "completed" })

@@ -43,6 +43,8 @@ export interface RunHandlers {
    * has taken it. Positions in the queue and the last batch (sent with `Completed`) take no credit.
    */
   readonly onOutputs: (outputs: ReadonlyArray<AgentOutput>, credited: boolean) => void
+  /** The run was handed to this thread. */
+  readonly onDispatched?: (threadId: number) => void
   readonly onEnd: (error: RunError | undefined) => void
 }
 
@@ -178,6 +180,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         entry.threadId = command.threadId
         entry.cpuSince = worker.utilization()
         entry.dispatchedAt = Date.now()
+        entry.handlers.onDispatched?.(command.threadId)
         const { job } = entry
         worker.post({
           _tag: "Run",

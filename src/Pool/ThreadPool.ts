@@ -19,7 +19,8 @@ import {
   Layer,
   Option,
   Schedule,
-  Stream
+  Stream,
+  type Tracer
 } from "effect"
 import { type AgentOutput, stamp } from "../Agents/AgentOutput.js"
 import type { AgentJob } from "../Agents/AgentRunner.js"
@@ -96,6 +97,10 @@ export const make = (options: { readonly script?: URL } = {}) =>
      * per tiny run. Flow control: credited batches are credited back once the loop has written them downstream.
      */
     const submit = (job: AgentJob): Stream.Stream<AgentOutput, RunError> =>
+      // The span the run is consumed in (the supervisor's) learns which thread runs it.
+      Stream.unwrap(Effect.map(Effect.option(Effect.currentSpan), (span) => submitIn(job, span)))
+
+    const submitIn = (job: AgentJob, span: Option.Option<Tracer.Span>): Stream.Stream<AgentOutput, RunError> =>
       Stream.fromChannel(Channel.suspend(() => {
         let buffer: Array<AgentOutput> = []
         let credited = 0
@@ -112,6 +117,9 @@ export const make = (options: { readonly script?: URL } = {}) =>
             ended = true
             failure = error
             wake?.()
+          },
+          onDispatched: (threadId) => {
+            if (Option.isSome(span)) span.value.attribute("threadId", threadId)
           }
         })
         const waitForMore = Effect.async<void>((resume) => {
