@@ -44,7 +44,8 @@ import type { RunError } from "./Domain/RunError.js"
 import { GatewayStatus } from "./Domain/ServerInfo.js"
 import { diagnose, renderFindings } from "./Doctor/Doctor.js"
 import { GatewayHealth } from "./Domain/Health.js"
-import { jsonLine, logLevelName, prettyLine } from "./Telemetry/GatewayLogger.js"
+import { jsonLine, prettyLine } from "./Telemetry/GatewayLogger.js"
+import { logLevelName } from "./Telemetry/LogLevels.js"
 import { version } from "./Version.js"
 
 /** How a command ends when it does not succeed: the process exit code and what to say on stderr. */

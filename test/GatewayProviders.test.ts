@@ -97,5 +97,13 @@ describe("providers through the gateway", () => {
       expect(text(events)).toBe("after the wait")
       expect(openai.requests()).toHaveLength(2)
       expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+      // The retry was logged in the worker thread and written by the gateway's logger, with the run and the thread.
+      const runId = events[0]?.runId
+      const logs = yield* Stream.runCollect(
+        Stream.unwrap(Effect.map(GatewayClient, (client) => client.tailLogs({ level: "warning", runId })))
+      ).pipe(Effect.provide(GatewayClient.layer({ url: gateway.url, token: gateway.token })))
+      const retry = Chunk.toReadonlyArray(logs).find((entry) => entry.message.includes("retry 1/2"))
+      expect(retry?.annotations).toMatchObject({ provider: "openai", thread: expect.any(String) })
+      expect(retry?.message).not.toContain("sk-openai-secret")
     }).pipe(Effect.scoped))
 })

@@ -65,8 +65,14 @@ export const ObservabilityLive = Layer.merge(
   Telemetry.layer
 )
 
-/** Everything the gateway runs, given its config. */
-export const GatewayLive = GatewayServer.Default.pipe(Layer.provide(RunsLive), Layer.provideMerge(ObservabilityLive))
+/**
+ * Everything the gateway runs, given its config; the runs' services are exposed too (tests and tools look at them).
+ * Observability is built first, so that every service built after it logs and traces through it.
+ */
+export const GatewayLive = GatewayServer.Default.pipe(
+  Layer.provideMerge(RunsLive),
+  Layer.provideMerge(ObservabilityLive)
+)
 
 /** Exit code for a gateway that stopped: 2 when it refused to start because of its configuration. */
 export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {

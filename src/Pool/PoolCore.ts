@@ -61,6 +61,8 @@ export interface PoolCoreOptions {
   ) => void
   /** A thread is gone: its subagents have nobody to report to. */
   readonly onThreadGone: (threadId: number) => void
+  /** A worker's code logged something. */
+  readonly onLog: (threadId: number, message: Extract<FromWorker, { _tag: "Log" }>) => void
 }
 
 type CoreEvent =
@@ -240,6 +242,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         return apply({ _tag: "ThreadReady", threadId })
       case "Health":
         return
+      case "Log":
+        return options.onLog(threadId, message)
       case "Events": {
         const entry = runs.get(message.runId)
         if (entry === undefined || entry.threadId !== threadId) return

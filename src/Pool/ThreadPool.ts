@@ -29,6 +29,7 @@ import { RunId } from "../Domain/Ids.js"
 import { InvalidRequest, QueueFull, type RunError } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 import { Quota } from "../Quota/Quota.js"
+import { minimumLogLevel } from "../Telemetry/LogLevels.js"
 import { makePoolCore, type PoolStats } from "./PoolCore.js"
 import type { FromWorker } from "./WorkerProtocol.js"
 import { defaultWorkerScript } from "./WorkerScript.js"
@@ -79,6 +80,12 @@ export const make = (options: { readonly script?: URL } = {}) =>
         const child = children.get(childKey(threadId, message.requestId))
         if (child !== undefined) child.unsafeInterruptAsFork(child.id())
       },
+      onLog: (threadId, entry) =>
+        void runFork(
+          Effect.logWithLevel(minimumLogLevel(entry.level), entry.message).pipe(
+            Effect.annotateLogs({ ...entry.annotations, thread: threadId })
+          )
+        ),
       onThreadGone: (threadId) => {
         for (const [key, child] of children) if (key.startsWith(`${threadId}:`)) child.unsafeInterruptAsFork(child.id())
       }

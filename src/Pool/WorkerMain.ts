@@ -5,7 +5,21 @@
  * at most `MaxOutstandingBatches` ahead of what the main thread has taken; the last batch goes with
  * `Completed`, after the run's cleanup, so that a short run costs one message back.
  */
-import { Cause, Chunk, Clock, Effect, Exit, Layer, Option, Runtime, Schema, Stream, Tracer } from "effect"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Effect,
+  Exit,
+  HashMap,
+  Layer,
+  Logger,
+  Option,
+  Runtime,
+  Schema,
+  Stream,
+  Tracer
+} from "effect"
 import * as v8 from "node:v8"
 import { parentPort, workerData } from "node:worker_threads"
 import { stamp } from "../Agents/AgentOutput.js"
@@ -16,6 +30,7 @@ import { GatewayConfig } from "../Config/GatewayConfig.js"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import { AgentFailed, type RunError } from "../Domain/RunError.js"
 import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
+import { logLevelName, minimumLogLevel } from "../Telemetry/LogLevels.js"
 import * as Tools from "../Agents/Tools.js"
 import { FromWorker, MaxOutstandingBatches, ToWorker, WorkerInit } from "./WorkerProtocol.js"
 import * as WorkerSubagents from "./WorkerSubagents.js"
@@ -82,6 +97,7 @@ const program = Effect.gen(function*() {
       )
     }).pipe(
       Effect.provide(services),
+      Effect.annotateLogs({ runId: run.runId }),
       Effect.withSpan("Worker.run", {
         attributes: { runId: run.runId, agent: run.agent, threadId: init.threadId },
         ...(run.trace === undefined ? {} : { parent: Tracer.externalSpan(run.trace) })
@@ -106,13 +122,28 @@ const program = Effect.gen(function*() {
   // batched briefly, since a thread may be terminated at any time. The SDK is only loaded then: it would add its
   // module loading to every thread's start.
   const { otlp, serviceName } = config.telemetry
-  const runtime = otlp === undefined
-    ? yield* Effect.runtime<never>()
-    : yield* Effect.flatMap(
+  const tracing = otlp === undefined
+    ? Layer.empty
+    : Layer.unwrapEffect(Effect.map(
       Effect.promise(() => import("../Telemetry/OtelSdk.js")),
-      (OtelSdk) =>
-        Layer.toRuntime(OtelSdk.sdkLayer(serviceName, OtelSdk.otlpSpanProcessors(config.telemetry, 200), []))
-    )
+      (OtelSdk) => OtelSdk.sdkLayer(serviceName, OtelSdk.otlpSpanProcessors(config.telemetry, 200), [])
+    ))
+  // The worker's log entries go to the main thread, which writes them with its own (one format, one ring).
+  const forwardLogs = Layer.merge(
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ annotations, logLevel, message }) =>
+        post({
+          _tag: "Log",
+          level: logLevelName(logLevel),
+          message: Array.isArray(message) ? message.map(String).join(" ") : String(message),
+          annotations: Object.fromEntries(Array.from(HashMap.toEntries(annotations), ([key, value]) => [key, String(value)]))
+        })
+      )
+    ),
+    Logger.minimumLogLevel(minimumLogLevel(config.logging.level))
+  )
+  const runtime = yield* Layer.toRuntime(Layer.merge(tracing, forwardLogs))
   const runFork = Runtime.runFork(runtime)
   port.on("message", (raw: unknown) => {
     const message = decode(raw)

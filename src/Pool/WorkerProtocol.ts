@@ -8,6 +8,7 @@ import { Schema } from "effect"
 import { AgentEvent } from "../Domain/AgentEvent.js"
 import { KnownAgent } from "../Config/ConfigSchema.js"
 import { RunId } from "../Domain/Ids.js"
+import { LogLevelName } from "../Domain/LogEntry.js"
 import { RunError } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 
@@ -68,6 +69,12 @@ export const FromWorker = Schema.Union(
   }),
   /** The run no longer wants that subagent (the tool call was interrupted). */
   Schema.TaggedStruct("StopSubagent", { requestId: Schema.Int }),
+  /** A log entry of the worker's code, written by the main thread's logger (one log format, one ring). */
+  Schema.TaggedStruct("Log", {
+    level: LogLevelName,
+    message: Schema.String,
+    annotations: Schema.Record({ key: Schema.String, value: Schema.String })
+  }),
   /** Periodic health report: the worker's own heap (the main thread cannot read it on Node 20). */
   Schema.TaggedStruct("Health", { heapUsedBytes: Schema.Number })
 )

@@ -13,37 +13,15 @@ import {
   HashMap,
   Layer,
   Logger,
-  LogLevel,
   Option,
   Schema,
   Tracer
 } from "effect"
 import * as util from "node:util"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
-import { LogEntry, type LogLevelName } from "../Domain/LogEntry.js"
+import { LogEntry } from "../Domain/LogEntry.js"
+import { logLevelName, minimumLogLevel } from "./LogLevels.js"
 import { LogRing, type LogRingService } from "./LogRing.js"
-
-const levelNames: Record<LogLevel.LogLevel["_tag"], LogLevelName> = {
-  All: "trace",
-  Trace: "trace",
-  Debug: "debug",
-  Info: "info",
-  Warning: "warning",
-  Error: "error",
-  Fatal: "fatal",
-  None: "fatal"
-}
-
-export const logLevelName = (level: LogLevel.LogLevel): LogLevelName => levelNames[level._tag]
-
-const minimumLevels: Record<LogLevelName, LogLevel.LogLevel> = {
-  trace: LogLevel.Trace,
-  debug: LogLevel.Debug,
-  info: LogLevel.Info,
-  warning: LogLevel.Warning,
-  error: LogLevel.Error,
-  fatal: LogLevel.Fatal
-}
 
 const render = (value: unknown): string =>
   typeof value === "string" ? value : util.inspect(value, { depth: 4, breakLength: Infinity })
@@ -63,7 +41,7 @@ export const toEntry = (options: Logger.Logger.Options<unknown>, seq: number): L
   return new LogEntry({
     seq,
     at: options.date.getTime(),
-    level: levelNames[options.logLevel._tag],
+    level: logLevelName(options.logLevel),
     message: Array.isArray(options.message) ? options.message.map(render).join(" ") : render(options.message),
     fiber: FiberId.threadName(options.fiberId),
     ...(Option.isSome(span) ? { traceId: span.value.traceId, spanId: span.value.spanId } : {}),
@@ -104,6 +82,6 @@ export const layer = (
     Effect.map(Effect.all([GatewayConfig, LogRing]), ([{ config }, ring]) =>
       Layer.merge(
         Logger.replace(Logger.defaultLogger, make(ring, config.logging.format, write)),
-        Logger.minimumLogLevel(minimumLevels[config.logging.level])
+        Logger.minimumLogLevel(minimumLogLevel(config.logging.level))
       ))
   )

@@ -7,7 +7,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { GatewayLive, RunsLive, configLayer } from "../../src/Gateway/GatewayMain.js"
+import { GatewayLive, configLayer } from "../../src/Gateway/GatewayMain.js"
 import { RunSupervisor } from "../../src/Agents/RunSupervisor.js"
 import { SessionTokens } from "../../src/Auth/SessionTokens.js"
 import { GatewayServer } from "../../src/Gateway/GatewayServer.js"
@@ -72,10 +72,8 @@ export const startInProcessGateway = (patch: Json = {}) =>
     const dir = yield* scopedTempDir("openclaw-gateway-")
     const configFile = writeJsonFile(dir, "openclaw.json", testConfig(dir, patch))
     const config = configLayer({ config: Option.some(configFile), port: Option.none(), bind: Option.none() })
-    // Layers are memoised by reference: this SessionTokens and these runs are the ones GatewayServer depends on.
-    const context = yield* Layer.build(
-      Layer.mergeAll(GatewayLive, SessionTokens.Default, RunsLive).pipe(Layer.provide(config))
-    )
+    // Layers are memoised by reference: this SessionTokens is the one GatewayServer depends on.
+    const context = yield* Layer.build(Layer.merge(GatewayLive, SessionTokens.Default).pipe(Layer.provide(config)))
     const server = yield* Effect.provide(GatewayServer, context)
     const tokenFile = path.join(dir, "gateway.token")
     const gateway: TestGateway = {
