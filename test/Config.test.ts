@@ -369,7 +369,7 @@ describe("Config", () => {
 
       it("logging and telemetry: defaults off and quiet, bad values named by path", () => {
         const defaults = decodeConfig({}, "f.json")
-        expect(Either.isRight(defaults) && defaults.right.logging).toEqual({ level: "info", format: "json", ringSize: 2000 })
+        expect(Either.isRight(defaults) && defaults.right.logging).toEqual({ level: "info", format: "auto", ringSize: 2000 })
         expect(Either.isRight(defaults) && defaults.right.telemetry).toEqual({
           serviceName: "openclaw-gateway",
           prometheus: false

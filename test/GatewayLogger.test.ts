@@ -15,7 +15,7 @@ const setup = (capacity: number, level: "debug" | "info" = "info") => {
   const lines: Array<string> = []
   const layer = GatewayLogger.layer((line) => void lines.push(line)).pipe(
     Layer.provide(Layer.succeed(LogRing.LogRing, ring)),
-    Layer.provide(GatewayConfig.layerTest({ logging: { level, ringSize: capacity } }))
+    Layer.provide(GatewayConfig.layerTest({ logging: { level, format: "json", ringSize: capacity } }))
   )
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(Effect.provide(effect, layer))
   return { ring, lines, run }
@@ -51,6 +51,13 @@ describe("GatewayLogger", () => {
     const entries = await collect(ring.tail(request({ level: "trace" })))
     expect(entries.map((entry) => entry.message)).toEqual(["boom"])
     expect(entries[0]?.cause).toContain("kaput")
+  })
+
+  it("format auto: pretty on a terminal, JSON lines for anything else; explicit formats stay", () => {
+    expect(GatewayLogger.formatOf("auto", true)).toBe("pretty")
+    expect(GatewayLogger.formatOf("auto", false)).toBe("json")
+    expect(GatewayLogger.formatOf("json", true)).toBe("json")
+    expect(GatewayLogger.formatOf("pretty", false)).toBe("pretty")
   })
 
   it("the pretty line carries time, level, message, annotations and run", () => {

@@ -593,9 +593,10 @@ export const LoggingSection = Schema.Struct({
       "`openclaw gateway --log-level` overrides it."
   ),
   format: withDefault(
-    Schema.Literal("json", "pretty"),
-    "json",
-    "Lines on stdout: \"json\" (default; one JSON object per line, for log shippers) or \"pretty\" (for people)."
+    Schema.Literal("auto", "json", "pretty"),
+    "auto",
+    "Lines on stdout: \"json\" (one JSON object per line, for log shippers), \"pretty\" (for people), or \"auto\" " +
+      "(default): pretty on a terminal, JSON otherwise."
   ),
   ringSize: withDefault(
     Schema.Int.pipe(Schema.between(100, 1_000_000)),

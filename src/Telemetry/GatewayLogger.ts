@@ -1,7 +1,8 @@
 /**
  * The gateway's logger: every entry goes to the log ring (for `openclaw gateway logs`) and to stdout, as one JSON
- * line (`logging.format: "json"`, for log shippers) or one readable line (`"pretty"`), with level, time, fiber,
- * trace and span ids and the run id when the entry was written inside a run. `logging.level` filters both.
+ * line (`logging.format: "json"`, for log shippers) or one readable line (`"pretty"`; `"auto"` picks pretty on a
+ * terminal and JSON otherwise), with level, time, fiber, trace and span ids and the run id when the entry was
+ * written inside a run. `logging.level` filters both.
  */
 import {
   Cause,
@@ -71,6 +72,10 @@ export const make = (ring: LogRingService, format: "json" | "pretty", write: (li
     write(format === "json" ? jsonLine(entry) : prettyLine(entry))
   })
 
+/** `auto`: people read a terminal, programs read everything else. */
+export const formatOf = (format: "auto" | "json" | "pretty", terminal: boolean): "json" | "pretty" =>
+  format === "auto" ? (terminal ? "pretty" : "json") : format
+
 /**
  * Replaces Effect's default logger for everything built with this layer, at the configured level (entries below it
  * are neither printed nor kept in the ring).
@@ -81,7 +86,7 @@ export const layer = (
   Layer.unwrapEffect(
     Effect.map(Effect.all([GatewayConfig, LogRing]), ([{ config }, ring]) =>
       Layer.merge(
-        Logger.replace(Logger.defaultLogger, make(ring, config.logging.format, write)),
+        Logger.replace(Logger.defaultLogger, make(ring, formatOf(config.logging.format, process.stdout.isTTY === true), write)),
         Logger.minimumLogLevel(minimumLogLevel(config.logging.level))
       ))
   )
