@@ -132,9 +132,14 @@ interface ResolvedToken {
   readonly source: string
 }
 
-const resolveUrl = Effect.fnUntraced(function*(explicit: string | undefined) {
+/** The gateway's URL as given: the options', else `$OPENCLAW_GATEWAY_URL`, else the default. */
+export const gatewayUrlText = Effect.fnUntraced(function*(explicit: string | undefined) {
   const fromEnv = yield* Config.option(Config.string("OPENCLAW_GATEWAY_URL")).pipe(Effect.orDie)
-  const text = explicit ?? Option.getOrElse(Option.filter(fromEnv, (value) => value !== ""), () => DefaultGatewayUrl)
+  return explicit ?? Option.getOrElse(Option.filter(fromEnv, (value) => value !== ""), () => DefaultGatewayUrl)
+})
+
+const resolveUrl = Effect.fnUntraced(function*(explicit: string | undefined) {
+  const text = yield* gatewayUrlText(explicit)
   const parsed = URL.canParse(text) ? new URL(text) : undefined
   if (parsed === undefined || (parsed.protocol !== "ws:" && parsed.protocol !== "wss:")) {
     return yield* new GatewayClientConfigError({

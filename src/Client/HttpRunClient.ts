@@ -9,7 +9,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Sse from "@effect/experimental/Sse"
-import { Chunk, Config, Context, Effect, Either, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { Chunk, Context, Effect, Either, Layer, Option, Redacted, Schema, Stream } from "effect"
 import { AgentEvent } from "../Domain/AgentEvent.js"
 import type { Forbidden } from "../Domain/AuthError.js"
 import { HttpErrorBody } from "../Domain/HttpWire.js"
@@ -17,11 +17,11 @@ import type { RunId } from "../Domain/Ids.js"
 import { InvalidRequest, type RunError, type RunNotFound } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 import {
-  DefaultGatewayUrl,
   GatewayClientConfigError,
   type GatewayClientError,
   GatewayConnectionError,
   GatewayUnreachable,
+  gatewayUrlText,
   resolveToken,
   type StartRunSpec,
   TokenRejected
@@ -53,8 +53,7 @@ export class HttpRunClient extends Context.Tag("openclaw/HttpRunClient")<HttpRun
 
 /** The base URL: `ws:` and `wss:` name the same listener as `http:` and `https:`. */
 const resolveBaseUrl = Effect.fnUntraced(function*(explicit: string | undefined) {
-  const fromEnv = yield* Config.option(Config.string("OPENCLAW_GATEWAY_URL")).pipe(Effect.orDie)
-  const text = explicit ?? Option.getOrElse(Option.filter(fromEnv, (value) => value !== ""), () => DefaultGatewayUrl)
+  const text = yield* gatewayUrlText(explicit)
   const parsed = URL.canParse(text) ? new URL(text) : undefined
   const scheme = { "ws:": "http:", "http:": "http:", "wss:": "https:", "https:": "https:" }[parsed?.protocol ?? ""]
   if (parsed === undefined || scheme === undefined) {
