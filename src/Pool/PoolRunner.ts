@@ -2,7 +2,7 @@
  * The `AgentRunner` of the gateway: `thread-bound` runs go to the thread pool, `inline` runs stay on
  * the main thread's fibers.
  */
-import { Effect, Layer, Option, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import { AgentRunner } from "../Agents/AgentRunner.js"
 import type { GatewayConfig } from "../Config/GatewayConfig.js"
 import * as InlineRunner from "../Agents/InlineRunner.js"
@@ -12,14 +12,7 @@ export const make = Effect.gen(function*() {
   const pool = yield* ThreadPool
   const inline = yield* AgentRunner
   return AgentRunner.of({
-    execute: (job) =>
-      job.spec.mode === "inline"
-        ? inline.execute(job)
-        // The worker's spans join the run's trace: its current span travels with the job.
-        : Stream.unwrap(Effect.map(Effect.option(Effect.currentSpan), (span) =>
-          pool.submit(
-            Option.isNone(span) ? job : { ...job, trace: { traceId: span.value.traceId, spanId: span.value.spanId } }
-          )))
+    execute: (job) => job.spec.mode === "inline" ? inline.execute(job) : pool.submit(job)
   })
 })
 

@@ -104,8 +104,13 @@ export const make = (options: { readonly script?: URL } = {}) =>
      * per tiny run. Flow control: credited batches are credited back once the loop has written them downstream.
      */
     const submit = (job: AgentJob): Stream.Stream<AgentOutput, RunError> =>
-      // The span the run is consumed in (the supervisor's) learns which thread runs it.
-      Stream.unwrap(Effect.map(Effect.option(Effect.currentSpan), (span) => submitIn(job, span)))
+      // The span the run is consumed in (the supervisor's) learns which thread runs it, and the worker's spans join
+      // its trace.
+      Stream.unwrap(Effect.map(Effect.option(Effect.currentSpan), (span) =>
+        submitIn(
+          Option.isNone(span) ? job : { ...job, trace: { traceId: span.value.traceId, spanId: span.value.spanId } },
+          span
+        )))
 
     const submitIn = (job: AgentJob, span: Option.Option<Tracer.Span>): Stream.Stream<AgentOutput, RunError> =>
       Stream.fromChannel(Channel.suspend(() => {
