@@ -7,12 +7,12 @@ import type * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Context, Effect, Layer, Redacted, type Stream } from "effect"
 import {
   type AnthropicProviderSection,
   defaultModelOf,
-  type OpenAiProviderSection
+  type OpenAiProviderSection,
+  type OpenclawConfig
 } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { InvalidRequest } from "../Domain/RunError.js"
@@ -127,20 +127,21 @@ const realProvider = <Section extends OpenAiProviderSection | AnthropicProviderS
   }))
 }
 
+/** The built-in mock: always available, and exposing its raw parts (see `Agents/ModelTurn`). */
+const mockProvider = (mockConfig: OpenclawConfig["models"]["providers"]["mock"]): Effect.Effect<Provider> =>
+  Effect.map(MockLanguageModel.make(mockConfig), (mock): Provider => ({
+    _tag: "Available",
+    models: [mockConfig.model],
+    languageModel: () => mock,
+    rawStream: () => (options) => MockLanguageModel.streamParts(mockConfig, options)
+  }))
+
 /** The providers of `models.providers`: the mock always, OpenAI and Anthropic when configured. */
 export const make: Effect.Effect<ProviderRegistryService, never, GatewayConfig | HttpClient.HttpClient> = Effect.gen(
   function*() {
     const { config } = yield* GatewayConfig
     const { anthropic, mock: mockConfig, openai } = config.models.providers
-    const mock = yield* MockLanguageModel.make(mockConfig)
-    const providers: Record<string, Provider> = {
-      mock: {
-        _tag: "Available",
-        models: [mockConfig.model],
-        languageModel: () => mock,
-        rawStream: () => (options) => MockLanguageModel.streamParts(mockConfig, options)
-      }
-    }
+    const providers: Record<string, Provider> = { mock: yield* mockProvider(mockConfig) }
     // Provider modules are loaded only when configured: @effect/ai-openai and @effect/ai-anthropic are large, and
     // every worker thread builds this registry when it starts.
     if (openai !== undefined) {
@@ -166,7 +167,22 @@ export const make: Effect.Effect<ProviderRegistryService, never, GatewayConfig |
   }
 )
 
-/** Real providers speak HTTP through undici. */
-export const layer: Layer.Layer<ProviderRegistry, never, GatewayConfig> = Layer.effect(ProviderRegistry, make).pipe(
-  Layer.provide(NodeHttpClient.layerUndici)
+/**
+ * Real providers speak HTTP through undici, which is loaded only when one is configured: it is large, and every
+ * worker thread builds this registry when it starts. With the mock alone there is no HTTP client at all.
+ */
+export const layer: Layer.Layer<ProviderRegistry, never, GatewayConfig> = Layer.unwrapEffect(
+  Effect.map(GatewayConfig, ({ config }) => {
+    const { anthropic, mock, openai } = config.models.providers
+    if (openai === undefined && anthropic === undefined) {
+      return Layer.effect(
+        ProviderRegistry,
+        Effect.map(mockProvider(mock), (provider) => fromProviders({ mock: provider }, defaultModelOf(config)))
+      )
+    }
+    const undici = Layer.unwrapEffect(
+      Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (Node) => Node.layerUndici)
+    )
+    return Layer.effect(ProviderRegistry, make).pipe(Layer.provide(undici))
+  })
 )
