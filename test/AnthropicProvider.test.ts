@@ -7,10 +7,11 @@
 import type { AiError } from "@effect/ai"
 import { NodeHttpClient } from "@effect/platform-node"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Fiber, Redacted, Stream } from "effect"
+import { Effect, Redacted } from "effect"
 import * as AnthropicProvider from "../src/Llm/AnthropicProvider.js"
 import * as Fake from "./support/FakeAnthropic.js"
-import { collect, expectNoSecret, failureFree, failureOf, stream, textOf } from "./support/ProviderStreams.js"
+import { failureCases } from "./support/ProviderFailureCases.js"
+import { collect, expectNoSecret, failureFree, failureOf, textOf } from "./support/ProviderStreams.js"
 
 const apiKey = "sk-ant-test-0123456789-SECRET"
 
@@ -103,90 +104,18 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("AnthropicProvi
       expectNoKey(error)
     }))
 
-  it.scoped("429: an HttpResponseError with the status, the retry-after header and the body, without the key", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      server.reply(
-        Fake.errorReply(429, "rate_limit_error", "Number of request tokens has exceeded your rate limit", {
-          "retry-after": "7"
-        })
-      )
-      const error = failureOf(yield* collect(model))
-      expect(error._tag).toBe("HttpResponseError")
-      if (error._tag !== "HttpResponseError") return
-      expect(error.response.status).toBe(429)
-      expect(error.response.headers["retry-after"]).toBe("7")
-      expect(error.message).toContain("rate_limit_error")
-      // The request as reported keeps its headers but not the key's value.
-      expect(error.request.headers["x-api-key"]).toBe("<redacted>")
-      expectNoKey(error)
-    }))
-
-  it.scoped("500: an HttpResponseError with the status", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      server.reply(Fake.errorReply(500, "api_error", "Internal server error"))
-      const error = failureOf(yield* collect(model))
-      expect(error._tag === "HttpResponseError" && error.response.status).toBe(500)
-      expect(error.message).toContain("Internal server error")
-      expectNoKey(error)
-    }))
-
-  it.scoped("a connection cut mid-stream fails with an AiError instead of hanging", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      server.reply(
-        Fake.eventStream([
-          Fake.messageStart({}),
-          Fake.textBlockStart(0),
-          Fake.textDelta(0, "Hel"),
-          Fake.pause(20),
-          Fake.cut
-        ])
-      )
-      const error = failureOf(yield* collect(model))
-      // undici reports the cut while the body is read: a "Decode" response error with the 200 already received.
-      expect(error._tag === "HttpResponseError" && [error.reason, error.response.status]).toEqual(["Decode", 200])
-      expect(error.message).toContain("the connection was cut")
-      expectNoKey(error)
-    }))
-
-  it.scoped("a body that ends cleanly before message_stop fails too", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      server.reply(Fake.eventStream([Fake.messageStart({}), Fake.textBlockStart(0), Fake.textDelta(0, "Hel")]))
-      const error = failureOf(yield* collect(model))
-      expect(error.message).toContain("the stream ended before message_stop")
-    }))
-
-  it.scoped("a refused connection is an HttpRequestError without the key, even in its cause", () =>
-    Effect.gen(function*() {
-      const closedOrigin = yield* Effect.scoped(Effect.map(Fake.make, (server) => server.origin))
-      const models = yield* AnthropicProvider.make({
-        apiKey: Redacted.make(apiKey),
-        baseUrl: closedOrigin,
-        maxTokens: 10
-      })
-      const error = failureOf(yield* collect(models("claude-test")))
-      expect(error._tag).toBe("HttpRequestError")
-      expectNoKey(error)
-    }))
-
-  it.scoped("interrupting the stream closes the HTTP connection", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      server.reply(
-        Fake.eventStream([Fake.messageStart({}), Fake.textBlockStart(0), Fake.textDelta(0, "first"), Fake.hang])
-      )
-      let received = ""
-      const fiber = yield* stream(model).pipe(
-        Stream.runForEach((part) => Effect.sync(() => (received += part.type === "text-delta" ? part.delta : ""))),
-        Effect.fork
-      )
-      while (received === "") yield* Effect.sleep(5)
-      expect(server.earlyDisconnects()).toBe(0)
-      yield* Fiber.interrupt(fiber)
-      yield* server.awaitEarlyDisconnects(1).pipe(Effect.timeout("5 seconds"))
-      expect(server.earlyDisconnects()).toBe(1)
-    }))
+  failureCases(it, {
+    apiKey,
+    keyHeader: "x-api-key",
+    modelAt: (baseUrl) =>
+      Effect.map(
+        AnthropicProvider.make({ apiKey: Redacted.make(apiKey), baseUrl, maxTokens: 10 }),
+        (models) => models("claude-test")
+      ),
+    server: Fake.make,
+    rateLimited: (message, retryAfter) => Fake.errorReply(429, "rate_limit_error", message, { "retry-after": retryAfter }),
+    serverError: (message) => Fake.errorReply(500, "api_error", message),
+    startOfText: (text) => [Fake.messageStart({}), Fake.textBlockStart(0), Fake.textDelta(0, text)],
+    terminalEvent: "message_stop"
+  })
 })

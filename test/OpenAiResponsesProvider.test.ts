@@ -9,10 +9,11 @@ import type { AiError } from "@effect/ai"
 import { OpenAiClient } from "@effect/ai-openai"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Either, Fiber, Redacted, Schema, Stream } from "effect"
+import { Effect, Either, Redacted, Schema } from "effect"
 import * as OpenAiResponsesProvider from "../src/Llm/OpenAiResponsesProvider.js"
 import * as Fake from "./support/FakeOpenAiResponses.js"
-import { collect, expectNoSecret, failureFree, failureOf, stream, textOf } from "./support/ProviderStreams.js"
+import { failureCases } from "./support/ProviderFailureCases.js"
+import { collect, expectNoSecret, failureFree, failureOf, textOf } from "./support/ProviderStreams.js"
 
 const apiKey = "sk-proj-test-0123456789-SECRET"
 
@@ -125,89 +126,21 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiResponse
       expect(error.message).toContain("server_error: Something went wrong")
     }))
 
-  it.scoped("429: an HttpResponseError with the status, the retry-after header and the body, without the key", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      server.reply(
-        Fake.errorReply(429, "requests", "Rate limit reached for gpt-test", { "retry-after": "7" })
-      )
-      const error = failureOf(yield* collect(model))
-      expect(error._tag).toBe("HttpResponseError")
-      if (error._tag !== "HttpResponseError") return
-      expect(error.response.status).toBe(429)
-      expect(error.response.headers["retry-after"]).toBe("7")
-      expect(error.message).toContain("Rate limit reached for gpt-test")
-      // The request as reported keeps its headers but not the key's value.
-      expect(error.request.headers["authorization"]).toBe("<redacted>")
-      expectNoKey(error)
-    }))
-
-  it.scoped("500: an HttpResponseError with the status", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      server.reply(Fake.errorReply(500, "server_error", "Internal server error"))
-      const error = failureOf(yield* collect(model))
-      expect(error._tag === "HttpResponseError" && error.response.status).toBe(500)
-      expect(error.message).toContain("Internal server error")
-      expectNoKey(error)
-    }))
-
-  it.scoped("a connection cut mid-stream fails with an AiError instead of hanging", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
+  failureCases(it, {
+    apiKey,
+    keyHeader: "authorization",
+    modelAt: (baseUrl) =>
+      Effect.map(
+        OpenAiResponsesProvider.make({ apiKey: Redacted.make(apiKey), baseUrl }),
+        (models) => models("gpt-test")
+      ),
+    server: Fake.make,
+    rateLimited: (message, retryAfter) => Fake.errorReply(429, "requests", message, { "retry-after": retryAfter }),
+    serverError: (message) => Fake.errorReply(500, "server_error", message),
+    startOfText: (text) => {
       const seq = Fake.sequencer()
-      server.reply(Fake.eventStream([
-        Fake.created(seq),
-        ...Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces: ["Hel"] }).slice(0, 3),
-        Fake.pause(20),
-        Fake.cut
-      ]))
-      const error = failureOf(yield* collect(model))
-      // undici reports the cut while the body is read: a "Decode" response error with the 200 already received.
-      expect(error._tag === "HttpResponseError" && [error.reason, error.response.status]).toEqual(["Decode", 200])
-      expect(error.message).toContain("the connection was cut")
-      expectNoKey(error)
-    }))
-
-  it.scoped("a body that ends cleanly before response.completed fails too", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      const seq = Fake.sequencer()
-      server.reply(Fake.eventStream([
-        Fake.created(seq),
-        ...Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces: ["Hel"] }).slice(0, 3)
-      ]))
-      const error = failureOf(yield* collect(model))
-      expect(error.message).toContain("the stream ended before response.completed")
-    }))
-
-  it.scoped("a refused connection is an HttpRequestError without the key, even in its cause", () =>
-    Effect.gen(function*() {
-      const closed = yield* Effect.scoped(Effect.map(Fake.make, (server) => server.baseUrl))
-      const models = yield* OpenAiResponsesProvider.make({ apiKey: Redacted.make(apiKey), baseUrl: closed })
-      const error = failureOf(yield* collect(models("gpt-test")))
-      expect(error._tag).toBe("HttpRequestError")
-      expectNoKey(error)
-    }))
-
-  it.scoped("interrupting the stream closes the HTTP connection", () =>
-    Effect.gen(function*() {
-      const { server, model } = yield* setup
-      const seq = Fake.sequencer()
-      server.reply(Fake.eventStream([
-        Fake.created(seq),
-        ...Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces: ["first"] }).slice(0, 3),
-        Fake.hang
-      ]))
-      let received = ""
-      const fiber = yield* stream(model).pipe(
-        Stream.runForEach((part) => Effect.sync(() => (received += part.type === "text-delta" ? part.delta : ""))),
-        Effect.fork
-      )
-      while (received === "") yield* Effect.sleep(5)
-      expect(server.earlyDisconnects()).toBe(0)
-      yield* Fiber.interrupt(fiber)
-      yield* server.awaitEarlyDisconnects(1).pipe(Effect.timeout("5 seconds"))
-      expect(server.earlyDisconnects()).toBe(1)
-    }))
+      return [Fake.created(seq), ...Fake.message(seq, { id: "msg_1", outputIndex: 0, pieces: [text] }).slice(0, 3)]
+    },
+    terminalEvent: "response.completed"
+  })
 })
