@@ -12,7 +12,7 @@ import * as Sse from "@effect/experimental/Sse"
 import { Chunk, Context, Effect, Either, Layer, Option, Redacted, Schema, Stream } from "effect"
 import { AgentEvent } from "../Domain/AgentEvent.js"
 import type { Forbidden } from "../Domain/AuthError.js"
-import { HttpErrorBody } from "../Domain/HttpWire.js"
+import { HttpErrorBody, type HttpFailure } from "../Domain/HttpWire.js"
 import type { RunId } from "../Domain/Ids.js"
 import { InvalidRequest, type RunError, type RunNotFound } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
@@ -83,30 +83,30 @@ export const make = Effect.fnUntraced(function*(options: HttpRunClientOptions = 
     })
 
   const unreachable = (reason: string) => new GatewayUnreachable({ url, reason })
+  /** A failure the gateway answered with (a refusal, or a streamed run's `event: error`) as this client's error. */
+  const clientErrorOf = (error: HttpFailure, status: number): RunError | Forbidden | GatewayClientError => {
+    switch (error._tag) {
+      case "BearerRejected":
+        return new TokenRejected({ url, status, reason: error.reason, tokenSource: source })
+      case "OriginRejected":
+        return new GatewayConnectionError({ url, reason: error.message })
+      case "PayloadTooLarge":
+        return new InvalidRequest({ reason: error.message })
+      default:
+        return error
+    }
+  }
   /** An answer other than 2xx, as the typed error its body carries. */
   const refusal = (response: HttpClientResponse.HttpClientResponse) =>
-    Effect.flatMap(
-      Effect.orElseSucceed(response.text, () => ""),
-      (text): Effect.Effect<never, RunError | Forbidden | GatewayClientError> => {
-        const body = decodeErrorBody(text)
-        if (Either.isLeft(body)) {
-          return response.status === 503
-            ? Effect.fail(unreachable("the gateway is shutting down"))
-            : Effect.fail(new GatewayConnectionError({ url, reason: `HTTP ${response.status}: ${text.slice(0, 200)}` }))
-        }
-        const error = body.right.error
-        switch (error._tag) {
-          case "BearerRejected":
-            return Effect.fail(new TokenRejected({ url, status: response.status, reason: error.reason, tokenSource: source }))
-          case "OriginRejected":
-            return Effect.fail(new GatewayConnectionError({ url, reason: error.message }))
-          case "PayloadTooLarge":
-            return Effect.fail(new InvalidRequest({ reason: error.message }))
-          default:
-            return Effect.fail(error)
-        }
-      }
-    )
+    Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) => {
+      const body = decodeErrorBody(text)
+      if (Either.isRight(body)) return Effect.fail(clientErrorOf(body.right.error, response.status))
+      return Effect.fail(
+        response.status === 503
+          ? unreachable("the gateway is shutting down")
+          : new GatewayConnectionError({ url, reason: `HTTP ${response.status}: ${text.slice(0, 200)}` })
+      )
+    })
 
   const send = (request: HttpClientRequest.HttpClientRequest) =>
     client.execute(authorized(request)).pipe(
@@ -137,14 +137,16 @@ export const make = Effect.fnUntraced(function*(options: HttpRunClientOptions = 
         Stream.mapEffect((frame): Effect.Effect<AgentEvent, RunError | Forbidden | GatewayClientError> => {
           if (frame.event === "error") {
             const body = decodeErrorBody(frame.data)
-            if (Either.isLeft(body)) return Effect.fail(new GatewayConnectionError({ url, reason: "unreadable error frame" }))
-            const error = body.right.error
-            return error._tag === "BearerRejected" || error._tag === "OriginRejected" || error._tag === "PayloadTooLarge"
-              ? Effect.fail(new GatewayConnectionError({ url, reason: error.message }))
-              : Effect.fail(error)
+            return Effect.fail(
+              Either.isLeft(body)
+                ? new GatewayConnectionError({ url, reason: "unreadable error frame" })
+                : clientErrorOf(body.right.error, response.status)
+            )
           }
           const event = decodeEvent(frame.data)
-          if (Either.isLeft(event)) return Effect.fail(new GatewayConnectionError({ url, reason: "unreadable event frame" }))
+          if (Either.isLeft(event)) {
+            return Effect.fail(new GatewayConnectionError({ url, reason: "unreadable event frame" }))
+          }
           if (event.right._tag === "RunCompleted") completed = true
           return Effect.succeed(event.right)
         }),
