@@ -99,51 +99,43 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     })
 
     /** The run's end in its span (outcome, queue wait, time to first token, tokens) and in the metrics. */
-    const observe = (run: ActiveRun, exit: Exit.Exit<void, RunError>) =>
-      Effect.suspend(() => {
-        const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-        const outcome = Exit.isSuccess(exit)
-          ? "completed"
-          : Option.isSome(failure) && failure.value._tag === "RunTimedOut"
-          ? "timeout"
-          : Cause.isInterruptedOnly(exit.cause)
-          ? "cancelled"
-          : "failed"
-        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const firstTokenMs = run.firstTokenAt === undefined ? undefined : run.firstTokenAt - run.startedAt
-          return Effect.zipRight(
-            Effect.annotateCurrentSpan({
-              outcome,
-              mode: run.mode,
-              ...(run.runningAt === undefined ? {} : { queueWaitMs: run.runningAt - run.startedAt }),
-              ...(firstTokenMs === undefined ? {} : { timeToFirstTokenMs: firstTokenMs }),
-              ...(run.usage === undefined ? {} : { tokensIn: run.usage.inputTokens, tokensOut: run.usage.outputTokens })
-            }),
-            GatewayMetrics.recordRunEnd({ outcome, durationMs: now - run.startedAt, firstTokenMs, tokens: run.usage })
-          )
-        })
+    const observe = (run: ActiveRun, outcome: "completed" | "failed" | "cancelled" | "timeout") =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const firstTokenMs = run.firstTokenAt === undefined ? undefined : run.firstTokenAt - run.startedAt
+        return Effect.zipRight(
+          Effect.annotateCurrentSpan({
+            outcome,
+            mode: run.mode,
+            ...(run.runningAt === undefined ? {} : { queueWaitMs: run.runningAt - run.startedAt }),
+            ...(firstTokenMs === undefined ? {} : { timeToFirstTokenMs: firstTokenMs }),
+            ...(run.usage === undefined ? {} : { tokensIn: run.usage.inputTokens, tokensOut: run.usage.outputTokens })
+          }),
+          GatewayMetrics.recordRunEnd({ outcome, durationMs: now - run.startedAt, firstTokenMs, tokens: run.usage })
+        )
       })
 
-    /** Completes the run's mailbox and its bookkeeping; runs exactly once, as the run fiber's exit handler. */
+    /**
+     * Completes the run's mailbox and its bookkeeping (counters, log, span, metrics); runs exactly once, as the run
+     * fiber's exit handler.
+     */
     const finish = (run: ActiveRun, events: Mailbox.Mailbox<AgentEvent, RunError>, exit: Exit.Exit<void, RunError>) =>
       Effect.suspend(() => {
         active.delete(run.runId)
-        const observed = observe(run, exit)
         if (Exit.isSuccess(exit)) {
           completedCount++
-          return Effect.zipRight(observed, Effect.zipRight(Effect.logDebug("run completed"), events.end))
+          return Effect.zipRight(observe(run, "completed"), Effect.zipRight(Effect.logDebug("run completed"), events.end))
         }
         failedCount++
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure)) {
           return Effect.zipRight(
-            observed,
+            observe(run, failure.value._tag === "RunTimedOut" ? "timeout" : "failed"),
             Effect.zipRight(Effect.logWarning(`run failed: ${failure.value.message}`), events.fail(failure.value))
           )
         }
         if (Cause.isInterruptedOnly(exit.cause)) {
           return Effect.zipRight(
-            observed,
+            observe(run, "cancelled"),
             Effect.zipRight(
               Effect.logInfo(`run cancelled (${run.stopReason})`),
               events.fail(new RunCancelled({ runId: run.runId, reason: run.stopReason }))
@@ -151,8 +143,11 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
           )
         }
         return Effect.zipRight(
-          Effect.logError("run died", exit.cause),
-          events.fail(new AgentFailed({ runId: run.runId, reason: "internal error" }))
+          observe(run, "failed"),
+          Effect.zipRight(
+            Effect.logError("run died", exit.cause),
+            events.fail(new AgentFailed({ runId: run.runId, reason: "internal error" }))
+          )
         )
       }).pipe(Effect.asVoid)
 
