@@ -29,7 +29,7 @@ import { RunId } from "../Domain/Ids.js"
 import { InvalidRequest, QueueFull, type RunError } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 import { Quota } from "../Quota/Quota.js"
-import { minimumLogLevel } from "../Telemetry/LogLevels.js"
+import { logLevelOf } from "../Telemetry/LogLevels.js"
 import { makePoolCore, type PoolStats } from "./PoolCore.js"
 import type { FromWorker } from "./WorkerProtocol.js"
 import { defaultWorkerScript } from "./WorkerScript.js"
@@ -82,7 +82,7 @@ export const make = (options: { readonly script?: URL } = {}) =>
       },
       onLog: (threadId, entry) =>
         void runFork(
-          Effect.logWithLevel(minimumLogLevel(entry.level), entry.message).pipe(
+          Effect.logWithLevel(logLevelOf(entry.level), entry.message).pipe(
             Effect.annotateLogs({ ...entry.annotations, thread: threadId })
           )
         ),

@@ -30,7 +30,7 @@ import { GatewayConfig } from "../Config/GatewayConfig.js"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import { AgentFailed, type RunError } from "../Domain/RunError.js"
 import * as ProviderRegistry from "../Llm/ProviderRegistry.js"
-import { logLevelName, minimumLogLevel } from "../Telemetry/LogLevels.js"
+import { logLevelName, logLevelOf } from "../Telemetry/LogLevels.js"
 import * as Tools from "../Agents/Tools.js"
 import { FromWorker, MaxOutstandingBatches, ToWorker, WorkerInit } from "./WorkerProtocol.js"
 import * as WorkerSubagents from "./WorkerSubagents.js"
@@ -141,7 +141,7 @@ const program = Effect.gen(function*() {
         })
       )
     ),
-    Logger.minimumLogLevel(minimumLogLevel(config.logging.level))
+    Logger.minimumLogLevel(logLevelOf(config.logging.level))
   )
   const runtime = yield* Layer.toRuntime(Layer.merge(tracing, forwardLogs))
   const runFork = Runtime.runFork(runtime)

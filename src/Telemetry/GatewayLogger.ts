@@ -21,7 +21,7 @@ import {
 import * as util from "node:util"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { LogEntry } from "../Domain/LogEntry.js"
-import { logLevelName, minimumLogLevel } from "./LogLevels.js"
+import { logLevelName, logLevelOf } from "./LogLevels.js"
 import { LogRing, type LogRingService } from "./LogRing.js"
 
 const render = (value: unknown): string =>
@@ -87,6 +87,6 @@ export const layer = (
     Effect.map(Effect.all([GatewayConfig, LogRing]), ([{ config }, ring]) =>
       Layer.merge(
         Logger.replace(Logger.defaultLogger, make(ring, formatOf(config.logging.format, process.stdout.isTTY === true), write)),
-        Logger.minimumLogLevel(minimumLogLevel(config.logging.level))
+        Logger.minimumLogLevel(logLevelOf(config.logging.level))
       ))
   )

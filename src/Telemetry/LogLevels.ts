@@ -24,4 +24,4 @@ const levels: Record<LogLevelName, LogLevel.LogLevel> = {
 
 export const logLevelName = (level: LogLevel.LogLevel): LogLevelName => names[level._tag]
 
-export const minimumLogLevel = (name: LogLevelName): LogLevel.LogLevel => levels[name]
+export const logLevelOf = (name: LogLevelName): LogLevel.LogLevel => levels[name]
