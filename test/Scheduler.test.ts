@@ -93,7 +93,7 @@ class Harness {
   /** Waiting runs in submission order, and the thread each running run executes on, kept as the driver sees them. */
   waiting: Array<string> = []
   readonly running = new Map<number, string>()
-  /** Positions as last announced by Queued. */
+  /** Positions as last announced: by Queued, and read from the queue on QueueMoved (as the driver does). */
   readonly announced = new Map<string, number>()
   lastDispatchedSeq = -1
   submitted = 0
@@ -266,8 +266,25 @@ class Harness {
           break
         }
         case "Queued": {
+          // Only a run that joins is told its place this way: at the tail, once.
+          assert.deepStrictEqual(event, { _tag: "Submit", runId: command.runId })
           assert.strictEqual(this.runs.get(command.runId)?.status, "waiting")
+          assert.strictEqual(this.announced.has(command.runId), false)
+          assert.strictEqual(command.position, after.queue.length)
           this.announced.set(command.runId, command.position)
+          break
+        }
+        case "QueueMoved": {
+          // Some run that waited before moved up, and no run ever moves back.
+          let moved = false
+          after.queue.forEach((runId, index) => {
+            const was = this.announced.get(runId)
+            assert.notStrictEqual(was, undefined, `${runId} moved before it was told its place`)
+            assert.ok(was === undefined || index + 1 <= was, `${runId} moved back`)
+            if (was !== index + 1) moved = true
+            this.announced.set(runId, index + 1)
+          })
+          assert.ok(moved, "QueueMoved when no waiting run moved")
           break
         }
         case "Dequeued": {
@@ -524,9 +541,9 @@ describe("Scheduler", () => {
       // The first thread ready takes the head; the others move up.
       expect(h.send({ _tag: "ThreadReady", threadId: 2 })).toEqual([
         { _tag: "Dispatch", threadId: 2, runId: "a" },
-        { _tag: "Queued", runId: "b", position: 1 },
-        { _tag: "Queued", runId: "c", position: 2 }
+        { _tag: "QueueMoved" }
       ])
+      expect(h.state.queue).toEqual(["b", "c"])
       expect(h.send({ _tag: "Submit", runId: "e" })).toEqual([{ _tag: "Reject", runId: "e" }])
     })
 
@@ -536,11 +553,9 @@ describe("Scheduler", () => {
       expect(h.send({ _tag: "Submit", runId: "a" })).toEqual([{ _tag: "Dispatch", threadId: 1, runId: "a" }])
       for (const runId of ["b", "c", "d"]) h.send({ _tag: "Submit", runId })
       expect(positionOf(h.state, "d")).toBe(3)
-      expect(h.send({ _tag: "Cancel", runId: "b" })).toEqual([
-        { _tag: "Dequeued", runId: "b" },
-        { _tag: "Queued", runId: "c", position: 1 },
-        { _tag: "Queued", runId: "d", position: 2 }
-      ])
+      expect(h.send({ _tag: "Cancel", runId: "b" })).toEqual([{ _tag: "Dequeued", runId: "b" }, { _tag: "QueueMoved" }])
+      expect(positionOf(h.state, "d")).toBe(2)
+      // Nobody waits behind the last run: nobody moves.
       expect(h.send({ _tag: "Cancel", runId: "d" })).toEqual([{ _tag: "Dequeued", runId: "d" }])
       expect(h.send({ _tag: "Cancel", runId: "d" })).toEqual([])
       expect(positionOf(h.state, "c")).toBe(1)

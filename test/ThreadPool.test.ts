@@ -63,6 +63,13 @@ const statsUntil = (predicate: (stats: Pool.PoolStats) => boolean) =>
     return yield* Effect.dieMessage(`pool never reached the expected state: ${JSON.stringify(yield* pool.stats)}`)
   })
 
+/** A run that never ends, once it holds its thread: interrupting it frees the thread (terminated, replaced). */
+const hangOneThread = Effect.gen(function*() {
+  const hung = yield* Effect.fork(run("hang"))
+  yield* statsUntil((stats) => stats.threads.some((thread) => thread.status === "busy"))
+  return hung
+})
+
 /** The main thread's worst timer lateness while `effect` runs: it must stay responsive. */
 const withLoopDelay = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
@@ -123,8 +130,7 @@ describe("ThreadPool with a misbehaving worker", () => {
   it.live("queues FIFO with positions, refuses past queueSize with QueueFull, and cancelling frees the thread", () =>
     Effect.gen(function*() {
       const pool = yield* ThreadPool
-      const hung = yield* Effect.fork(run("hang"))
-      yield* statsUntil((stats) => stats.threads.some((thread) => thread.status === "busy"))
+      const hung = yield* hangOneThread
       const queued = yield* Effect.fork(Stream.runCollect(pool.submit(yield* job("queued"))))
       yield* statsUntil((stats) => stats.queued.length === 1)
       const refused = yield* run("refused")
@@ -138,6 +144,37 @@ describe("ThreadPool with a misbehaving worker", () => {
       const stats = yield* statsUntil((s) => s.threads.every((thread) => thread.status !== "busy"))
       expect(stats.terminations["cancelled"]).toBe(1)
     }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 1 } } }))))
+
+  it.live("run collects a queued run's outputs without its places in the queue", () =>
+    Effect.gen(function*() {
+      const pool = yield* ThreadPool
+      const hung = yield* hangOneThread
+      const queued = yield* Effect.fork(pool.run(yield* job("queued")))
+      yield* statsUntil((stats) => stats.queued.length === 1)
+      yield* Fiber.interrupt(hung)
+      const outputs = yield* Fiber.join(queued)
+      expect(tags(outputs)).toEqual(["RunStarted", "TokenDelta", "RunCompleted"])
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 1 } } }))))
+
+  it.live("a stream's consumer that has not taken its place in the queue yet is given only the latest", () =>
+    Effect.gen(function*() {
+      const pool = yield* ThreadPool
+      const hung = yield* hangOneThread
+      const ahead = [yield* Effect.fork(run("a")), yield* Effect.fork(run("b"))]
+      yield* statsUntil((stats) => stats.queued.length === 2)
+      const pull = yield* Stream.toPull(pool.submit(yield* job("last")))
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([{ _tag: "RunQueued", position: 3 }])
+      // Each run ahead leaves in a turn of its own, so the pool tells "last" its place twice; it takes them once.
+      for (const fiber of ahead) {
+        yield* Fiber.interrupt(fiber)
+        yield* Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
+      }
+      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([{ _tag: "RunQueued", position: 1 }])
+      yield* Fiber.interrupt(hung)
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 3 } } }))
+    ))
 
   it.live("flow control: a slow consumer holds the worker back; it is credited only for batches taken, in lots", () =>
     Effect.gen(function*() {

@@ -40,9 +40,14 @@ export interface PoolStats {
 export interface RunHandlers {
   /**
    * `credited`: a batch the worker sent against its credit (an `Events` message); the consumer calls `credit` once it
-   * has taken it. Positions in the queue and the last batch (sent with `Completed`) take no credit.
+   * has taken it. The last batch (sent with `Completed`) takes no credit.
    */
   readonly onOutputs: (outputs: ReadonlyArray<AgentOutput>, credited: boolean) => void
+  /**
+   * The run's place in the queue (1 = next): when it joins, then at most once per event-loop turn while it moves up
+   * (the latest place, always lower than the last told). Without it the pool does not track the run's place.
+   */
+  readonly onQueued?: (position: number) => void
   /** The run was handed to this thread. */
   readonly onDispatched?: (threadId: number) => void
   readonly onEnd: (error: RunError | undefined) => void
@@ -84,6 +89,8 @@ interface RunEntry {
   completed: boolean
   /** Batches the consumer took and the worker has not yet been credited for (posted in lots of `CreditBatches`). */
   taken: number
+  /** The place in the queue last told to `onQueued`. */
+  told: number | undefined
 }
 
 /** Consecutive start-up deaths after which waiting runs are failed instead of kept waiting. */
@@ -117,6 +124,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   let startFailures = 0
   let averageRunMs = 1000
   let wakeTimer: ReturnType<typeof setTimeout> | undefined
+  let positionsDue: ReturnType<typeof setImmediate> | undefined
   let closed = false
   let state: Scheduler.State
   const pending: Array<CoreEvent> = []
@@ -143,6 +151,26 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
     runs.delete(runId)
     if (entry.threadId !== undefined) averageRunMs = averageRunMs * 0.8 + (Date.now() - entry.dispatchedAt) * 0.2
     entry.handlers.onEnd(error)
+  }
+
+  /**
+   * Tells the waiting runs their new places, once per event-loop turn however many runs left the queue in it: with
+   * many runs waiting, telling each of them at every dispatch made a dispatch cost O(waiting) wake-ups.
+   */
+  const tellPositions = () => {
+    positionsDue = undefined
+    const queue = state.queue
+    for (const [index, runId] of queue.entries()) {
+      // A handler changed the queue (cancelled a run, say): the rest are told from the new queue, later.
+      if (state.queue !== queue) {
+        positionsDue ??= setImmediate(tellPositions)
+        return
+      }
+      const entry = runs.get(runId)
+      if (entry?.handlers.onQueued === undefined || entry.told === index + 1) continue
+      entry.told = index + 1
+      entry.handlers.onQueued(index + 1)
+    }
   }
 
   const spawn = (threadId: number) => {
@@ -200,8 +228,14 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         return
       case "Reject":
         return finishRun(command.runId, new QueueFull({ queueSize: config.queueSize, retryAfterMs: retryAfterMs() }))
-      case "Queued":
-        runs.get(command.runId)?.handlers.onOutputs([{ _tag: "RunQueued", position: command.position }], false)
+      case "Queued": {
+        const entry = runs.get(command.runId)
+        if (entry?.handlers.onQueued === undefined) return
+        entry.told = command.position
+        return entry.handlers.onQueued(command.position)
+      }
+      case "QueueMoved":
+        positionsDue ??= setImmediate(tellPositions)
         return
       case "RunLost":
       case "Dequeued":
@@ -346,7 +380,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         cpuSince: undefined,
         dispatchedAt: 0,
         completed: false,
-        taken: 0
+        taken: 0,
+        told: undefined
       })
       dispatch({ _tag: "Submit", runId: job.runId })
     },
@@ -403,6 +438,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       closed = true
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
+      if (positionsDue !== undefined) clearImmediate(positionsDue)
       for (const worker of workers.values()) worker.terminate()
     }
   }

@@ -42,10 +42,16 @@
  * - `initial` clamps a nonsensical config (maxThreads >= 1, 0 <= minThreads <= maxThreads, queueSize >= 0,
  *   idleTimeoutMs >= 0); thread ids start at 1 and are never reused.
  *
+ * - Positions: `Queued` gives a run that joins the queue its position (always the last). When runs ahead of waiting
+ *   runs leave the queue (dispatched or cancelled), every run behind them moves up: one `QueueMoved` says so, not one
+ *   command per waiting run, so a step costs the same however long the queue. The driver reads the new positions
+ *   from `state.queue` when it chooses (it tells them at most once per event-loop turn). A run's position only ever
+ *   decreases.
+ *
  * Commands of one step come in this order: the event's own command (`Reject`, `Terminate` of a failed or cancelled
  * run's thread, `RunLost`, `Dequeued`), then `Dispatch`es in FIFO order, `Spawn`s, retirement `Terminate`s (oldest
- * first), `Queued` for every waiting run whose position is new or changed (in queue order, at most one per run), and
- * last at most one `WakeAt`.
+ * first), `QueueMoved` when runs that were waiting before the step moved up, `Queued` for a run that joined the queue,
+ * and last at most one `WakeAt`.
  */
 
 export interface SchedulerConfig {
@@ -95,6 +101,7 @@ export type Command =
   | { readonly _tag: "Terminate"; readonly threadId: ThreadId }
   | { readonly _tag: "Reject"; readonly runId: string }
   | { readonly _tag: "Queued"; readonly runId: string; readonly position: number }
+  | { readonly _tag: "QueueMoved" }
   | { readonly _tag: "RunLost"; readonly runId: string }
   | { readonly _tag: "Dequeued"; readonly runId: string }
   | { readonly _tag: "WakeAt"; readonly at: number }
@@ -203,6 +210,8 @@ interface Draft {
   readonly queue: Array<string>
   nextThreadId: ThreadId
   readonly commands: Array<Command>
+  /** The run this step's `Submit` put at the tail of the queue. */
+  joined?: string
 }
 
 const draft = (state: State, now: number = state.now): Draft => ({
@@ -249,9 +258,12 @@ const settle = (before: State, d: Draft): readonly [State, ReadonlyArray<Command
     setStopping(d, thread.id)
     alive--
   }
-  d.queue.forEach((runId, index) => {
-    if (before.queue[index] !== runId) d.commands.push({ _tag: "Queued", runId, position: index + 1 })
-  })
+  // Runs join at the tail and leave without reordering: the runs waiting before and after the step are the first
+  // `kept` of the queue, and they moved up iff the last of them did.
+  const joined = d.joined !== undefined && d.queue[d.queue.length - 1] === d.joined ? d.joined : undefined
+  const kept = d.queue.length - (joined === undefined ? 0 : 1)
+  if (kept > 0 && before.queue[kept - 1] !== d.queue[kept - 1]) d.commands.push({ _tag: "QueueMoved" })
+  if (joined !== undefined) d.commands.push({ _tag: "Queued", runId: joined, position: d.queue.length })
   const after: State = {
     config,
     now: d.now,
@@ -302,6 +314,7 @@ const transition = (
       if (state.queue.length >= places + state.config.queueSize) return [state, [{ _tag: "Reject", runId }]]
       const d = draft(state, now)
       d.queue.push(runId)
+      d.joined = runId
       return settle(state, d)
     }
     case "ThreadReady": {

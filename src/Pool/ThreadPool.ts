@@ -39,7 +39,10 @@ export type { PoolStats, PoolThreadStats } from "./PoolCore.js"
 export interface ThreadPoolService {
   /** Runs the job on a thread of its own; the stream's outputs are the run's, `RunQueued` first while it waits. */
   readonly submit: (job: AgentJob) => Stream.Stream<AgentOutput, RunError>
-  /** The same, collected: a run's outputs once it has ended (for short runs, and the pool's benchmark). */
+  /**
+   * The same, collected: a run's outputs once it has ended (for short runs, and the pool's benchmark). Without
+   * `RunQueued`: places in the queue are stale by then, and not tracking them keeps a long queue cheap.
+   */
   readonly run: (job: AgentJob) => Effect.Effect<ReadonlyArray<AgentOutput>, RunError>
   readonly stats: Effect.Effect<PoolStats>
 }
@@ -123,6 +126,13 @@ export const make = (options: { readonly script?: URL } = {}) =>
           onOutputs: (outputs, isCredited) => {
             for (const output of outputs) buffer.push(output)
             if (isCredited) credited++
+            wake?.()
+          },
+          onQueued: (position) => {
+            // A place the consumer has not taken yet is out of date: only the latest is worth writing.
+            const last = buffer.length - 1
+            if (buffer[last]?._tag === "RunQueued") buffer[last] = { _tag: "RunQueued", position }
+            else buffer.push({ _tag: "RunQueued", position })
             wake?.()
           },
           onEnd: (error) => {

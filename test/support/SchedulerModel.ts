@@ -79,8 +79,12 @@ const settle = (m: Model, queueBefore: ReadonlyArray<string>, wakeBefore: number
     if (oldest === undefined) break
     terminate(oldest, out)
   }
+  // Positions: one QueueMoved when any run that waited before has a new place; its own for a run that joined.
+  if (m.queue.some((runId, index) => queueBefore.includes(runId) && queueBefore.indexOf(runId) !== index)) {
+    out.push({ _tag: "QueueMoved" })
+  }
   m.queue.forEach((runId, index) => {
-    if (queueBefore.indexOf(runId) !== index) out.push({ _tag: "Queued", runId, position: index + 1 })
+    if (!queueBefore.includes(runId)) out.push({ _tag: "Queued", runId, position: index + 1 })
   })
   const wake = wakeAt(m)
   if (wake !== undefined && wake !== wakeBefore) out.push({ _tag: "WakeAt", at: wake })

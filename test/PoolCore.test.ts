@@ -1,0 +1,89 @@
+/**
+ * The pool's synchronous core driven directly, with the test fixture worker on real threads: what the Effect service
+ * cannot show deterministically, such as what happens within one event-loop turn.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import type { AgentJob } from "../src/Agents/AgentRunner.js"
+import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+import { RunId } from "../src/Domain/Ids.js"
+import { StartRun } from "../src/Domain/RunSpec.js"
+import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+import { makePoolCore, type PoolCore, type PoolStats } from "../src/Pool/PoolCore.js"
+
+const fixture = new URL("./fixtures/misbehaving-worker.mjs", import.meta.url)
+
+/** A core of one thread and room for `queueSize` waiting runs, closed with the scope. */
+const scopedCore = (queueSize: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      makePoolCore({
+        scheduler: { maxThreads: 1, minThreads: 1, idleTimeoutMs: 60_000, queueSize },
+        heapMb: 256,
+        cpuTimeMs: 60_000,
+        script: fixture,
+        configInput: {},
+        onSubagentMessage: () => {},
+        onThreadGone: () => {},
+        onLog: () => {}
+      })
+    ),
+    (core) => Effect.sync(core.close)
+  )
+
+let counter = 0
+const job = (prompt: string): Effect.Effect<AgentJob> =>
+  Effect.map(MockLanguageModel.make(GatewayConfig.fromInput({}).config.models.providers.mock), (languageModel) => ({
+    runId: RunId.make(`core-run-${++counter}`),
+    agent: "codex",
+    spec: new StartRun({ prompt, mode: "thread-bound" }),
+    model: { id: "mock/mock-1", provider: "mock", model: "mock-1", languageModel }
+  }))
+
+const statsUntil = (core: PoolCore, predicate: (stats: PoolStats) => boolean) =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      if (predicate(core.stats())) return
+      yield* Effect.sleep("20 millis")
+    }
+    return yield* Effect.dieMessage(`pool never reached the expected state: ${JSON.stringify(core.stats())}`)
+  })
+
+/** Lets the current event-loop turn finish (its `setImmediate`s run first). */
+const nextTurn = Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
+
+describe("PoolCore", () => {
+  it.live("waiting runs are told their place on joining, then once per turn while they move up, never back", () =>
+    Effect.gen(function*() {
+      const core = yield* scopedCore(5)
+      yield* statsUntil(core, (stats) => stats.threads.some((thread) => thread.status === "idle"))
+      const told = new Map<string, Array<number>>()
+      const submit = (prompt: string) =>
+        Effect.map(job(prompt), (run) => {
+          told.set(prompt, [])
+          core.submit(run, {
+            onOutputs: () => {},
+            onQueued: (position) => told.get(prompt)?.push(position),
+            onEnd: () => {}
+          })
+          return run.runId
+        })
+      yield* submit("hang")
+      const [a, b] = [yield* submit("a"), yield* submit("b")]
+      yield* submit("c")
+      yield* submit("d")
+      expect([...told.values()]).toEqual([[], [1], [2], [3], [4]])
+      // Two runs ahead leave in one turn: the others hear of it once, after the turn, with their latest places.
+      core.cancel(a)
+      core.cancel(b)
+      expect(told.get("c")).toEqual([3])
+      yield* nextTurn
+      expect(told.get("c")).toEqual([3, 1])
+      expect(told.get("d")).toEqual([4, 2])
+      // The last run leaving moves nobody.
+      core.cancel(core.stats().queued[1] ?? "")
+      yield* nextTurn
+      expect(told.get("c")).toEqual([3, 1])
+    }).pipe(Effect.scoped))
+
+})
