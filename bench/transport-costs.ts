@@ -1,18 +1,24 @@
 /**
- * Where the gateway's CPU goes before any socket: process CPU per run and per token of (1) the mock provider's
- * `streamText` alone and (2) whole inline runs through the run supervisor (agent loop, numbering, mailbox), drained
- * in-process. Not part of `npm run bench`; for profiling (`node --cpu-prof`). Every loop is bounded in count.
+ * Where the gateway's CPU goes before any socket: process CPU per run and per token of each layer of an inline run's
+ * path, from the inside out (the mock's raw parts, one model turn, the agent runner, the run supervisor drained
+ * in-process), plus @effect/ai's own `streamText` for comparison. The differences say what each layer costs. Not part
+ * of `npm run bench`; for profiling (`node --cpu-prof`). Every loop is bounded in count.
  *
  *   tsc -p bench/tsconfig.json && TOKENS=20 TOKEN_MS=0 RUNS=500 CONCURRENCY=10 \
- *     node node_modules/.cache/openclaw-bench/bench/transport-costs.js
+ *     [ONLY=supervisor] node node_modules/.cache/openclaw-bench/bench/transport-costs.js
  */
+import * as Prompt from "@effect/ai/Prompt"
 import { Effect, Layer, Mailbox, Stream } from "effect"
 import { performance } from "node:perf_hooks"
-import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
+import { AgentRunner } from "../src/Agents/AgentRunner.js"
 import * as AgentTools from "../src/Agents/AgentTools.js"
+import * as InlineRunner from "../src/Agents/InlineRunner.js"
+import { streamTurn } from "../src/Agents/ModelTurn.js"
+import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
+import { RunId } from "../src/Domain/Ids.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
-import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+import * as ProviderRegistry from "../src/Llm/ProviderRegistry.js"
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const tokens = env("TOKENS", 20)
@@ -20,6 +26,8 @@ const runs = env("RUNS", 500)
 const concurrency = env("CONCURRENCY", 10)
 /** The mock's delays (first token and between tokens); 0 yields every token in one chunk. */
 const tokenMs = env("TOKEN_MS", 0)
+/** `ONLY=<name part>`: only the measurements whose name contains it (for a profile of one path). */
+const only = process.env["ONLY"] ?? ""
 
 const words = ["the", "gateway", "streams", "each", "token", "to"]
 const reply = Array.from({ length: tokens }, (_, i) => words[i % words.length]).join(" ")
@@ -30,6 +38,7 @@ const cpuMs = () => {
 }
 
 const measure = async (name: string, one: () => Promise<void>) => {
+  if (!name.includes(only)) return
   for (let i = 0; i < 50; i++) await one()
   const cpu0 = cpuMs()
   const wall0 = performance.now()
@@ -43,29 +52,44 @@ const measure = async (name: string, one: () => Promise<void>) => {
   )
 }
 
+const drained = <A, E>(stream: Stream.Stream<A, E>) => () => Effect.runPromise(Stream.runDrain(stream))
+
 const main = Effect.gen(function*() {
-  const model = yield* MockLanguageModel.make(GatewayConfig.fromInput(input).config.models.providers.mock)
+  const model = yield* Effect.flatMap(ProviderRegistry.ProviderRegistry, (registry) => registry.resolve(undefined))
+  const prompt = Prompt.make("bench")
+  const toolkit = AgentTools.toolkit
+  const raw = model.rawStream
+  if (raw !== undefined) {
+    const parts = Stream.unwrapScoped(Effect.map(Effect.makeSpanScoped("bench"), (span) =>
+      raw({ prompt, tools: Object.values(toolkit.tools), toolChoice: "auto", responseFormat: { type: "text" }, span })))
+    yield* Effect.promise(() => measure("mock raw parts", drained(parts)))
+  }
+  yield* Effect.promise(() => measure("one model turn (Agents/ModelTurn)", drained(streamTurn(model, prompt, toolkit))))
   yield* Effect.promise(() =>
-    measure("mock streamText alone", () => Effect.runPromise(Stream.runDrain(model.streamText({ prompt: "bench" }))))
+    measure(
+      "@effect/ai streamText with the agents' toolkit (what ModelTurn avoids)",
+      drained(model.languageModel.streamText({ prompt, toolkit, disableToolCallResolution: true }))
+    )
   )
+  const runner = yield* AgentRunner
+  const spec = new StartRun({ prompt: "bench", mode: "inline" })
   yield* Effect.promise(() =>
-    measure("@effect/ai streamText with the agents' toolkit (the agent loop avoids it since e4a7cbe)", () =>
-      Effect.runPromise(
-        Stream.runDrain(
-          model.streamText({ prompt: "bench", toolkit: AgentTools.toolkit, disableToolCallResolution: true })
-        )
-      ))
+    measure("agent runner", drained(runner.execute({ runId: RunId.make("bench"), agent: "codex", spec, model })))
   )
   const supervisor = yield* RunSupervisor
   const oneRun = Effect.scoped(Effect.gen(function*() {
-    const run = yield* supervisor.start(new StartRun({ prompt: "bench", mode: "inline" }))
+    const run = yield* supervisor.start(spec)
     yield* Stream.runDrain(Mailbox.toStream(run.events))
   }))
   yield* Effect.promise(() => measure("inline run through the supervisor", () => Effect.runPromise(oneRun)))
 })
 
 Effect.runPromise(
-  main.pipe(Effect.provide(RunSupervisor.Default.pipe(Layer.provide(GatewayConfig.layerTest(input)))))
+  main.pipe(Effect.provide(
+    Layer.mergeAll(RunSupervisor.Default, InlineRunner.layer, ProviderRegistry.layer).pipe(
+      Layer.provide(GatewayConfig.layerTest(input))
+    )
+  ))
 ).catch((error) => {
   console.error(error)
   process.exitCode = 1

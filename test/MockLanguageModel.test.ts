@@ -84,6 +84,29 @@ describe("MockLanguageModel", () => {
       yield* Fiber.join(fiber)
     }))
 
+  it.effect("keeps its schedule when the reader is late: one pull takes every token already due, together", () =>
+    Effect.gen(function*() {
+      const model = yield* mock({ reply: "a b c d e", firstTokenDelayMs: 100, tokenDelayMs: 20 })
+      const pulls: Array<ReadonlyArray<string>> = []
+      const fiber = yield* model.streamText({ prompt: "go" }).pipe(
+        Stream.runForEachChunk((parts) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              const tokens = deltas(Chunk.toReadonlyArray(parts))
+              if (tokens.length > 0) pulls.push(tokens)
+            }),
+            // A slow reader: 50 ms to handle each chunk.
+            Effect.sleep(50)
+          )
+        ),
+        Effect.fork
+      )
+      // Due at 100, 120, 140, 160, 180: read at 100, then at 150 (b, c due), then at 200 (d, e due).
+      yield* TestClock.adjust(300)
+      yield* Fiber.join(fiber)
+      expect(pulls).toEqual([["a "], ["b ", "c "], ["d ", "e"]])
+    }))
+
   it.effect("emits the scripted tool calls after the text, then a finish part with usage", () =>
     Effect.gen(function*() {
       const model = yield* mock({

@@ -77,6 +77,9 @@ const expectGapFree = (events: ReadonlyArray<AgentEvent>, runId: string) => {
   for (const event of events) expect(event.runId).toBe(runId)
 }
 
+/** Twenty one-word tokens. */
+const manyWords = Array.from({ length: 20 }, (_, index) => `w${index}`).join(" ")
+
 const errorOf = <A>(result: Either.Either<A, RunError>) => Either.isLeft(result) ? result.left : undefined
 
 describe("RunSupervisor", () => {
@@ -87,13 +90,8 @@ describe("RunSupervisor", () => {
       const { result, seen } = yield* drain(events)
       expect(Either.isRight(result)).toBe(true)
       expectGapFree(seen, runId)
-      expect(seen.map((event) => event._tag)).toEqual([
-        "RunStarted",
-        "TokenDelta",
-        "TokenDelta",
-        "TokenDelta",
-        "RunCompleted"
-      ])
+      // The mock has no delays here: its three tokens arrive together, and go out as one delta.
+      expect(seen.map((event) => event._tag)).toEqual(["RunStarted", "TokenDelta", "RunCompleted"])
       const [started] = seen
       expect(started?._tag === "RunStarted" && [started.agent, started.mode, started.model]).toEqual([
         "codex",
@@ -289,7 +287,7 @@ describe("RunSupervisor", () => {
       const { events, runId } = yield* supervisor.start(spec({ prompt: "x" }))
       const { seen, result } = yield* drain(events)
       expectGapFree(seen, runId)
-      expect(seen.map((event) => event._tag)).toEqual(["RunStarted", "TokenDelta", "TokenDelta"])
+      expect(seen.map((event) => event._tag === "TokenDelta" ? event.text : event._tag)).toEqual(["RunStarted", "a b "])
       const error = errorOf(result)
       expect(error?._tag === "ProviderFailed" && [error.provider, error.status, error.reason]).toEqual([
         "mock",
@@ -371,26 +369,60 @@ describe("RunSupervisor", () => {
       }).pipe(Effect.provide(supervisorLayer(withMock({}))), Effect.scoped))
   })
 
-  it.scoped("backpressure: with eventBuffer 4 and nobody reading, the producer waits; nothing is lost", () =>
+  it.scoped("backpressure: with eventBuffer 4 and nobody reading, the run waits; the reader then gets the rest joined", () =>
     Effect.gen(function*() {
       const supervisor = yield* RunSupervisor
-      const reply = Array.from({ length: 20 }, (_, index) => `w${index}`).join(" ")
       const { events, runId } = yield* supervisor.start(spec({ prompt: "many" }))
-      yield* Effect.repeatN(Effect.yieldNow(), 200)
+      // One token per ms: the first three fill the buffer behind RunStarted, then the run waits to offer the fourth.
+      for (let ms = 0; ms < 20; ms++) {
+        yield* TestClock.adjust(1)
+        yield* Effect.repeatN(Effect.yieldNow(), 20)
+      }
       expect(yield* events.size).toEqual(Option.some(4))
       const [run] = (yield* supervisor.snapshot).runs
       expect(run?.runId).toBe(runId)
       const { seen, result } = yield* drain(events)
       expect(Either.isRight(result)).toBe(true)
-      expect(seen.length).toBe(22)
       expectGapFree(seen, runId)
+      const deltas = seen.flatMap((event) => event._tag === "TokenDelta" ? [event.text] : [])
+      // Nothing is lost: the tokens that came while the run waited went out joined, in order.
+      expect(deltas.slice(0, 4)).toEqual(["w0 ", "w1 ", "w2 ", "w3 "])
+      expect(deltas.length).toBeLessThan(20)
+      expect(deltas.join("")).toBe(manyWords)
       const last = seen.at(-1)
-      expect(last?._tag === "RunCompleted" && last.text).toBe(reply)
-      expect(seen.flatMap((event) => event._tag === "TokenDelta" ? [event.text] : []).join("")).toBe(reply)
+      expect(last?._tag === "RunCompleted" && last.text).toBe(manyWords)
     }).pipe(
       Effect.provide(supervisorLayer(withMock(
-        { reply: Array.from({ length: 20 }, (_, index) => `w${index}`).join(" ") },
+        { reply: manyWords, firstTokenDelayMs: 1, tokenDelayMs: 1 },
         { runs: { eventBuffer: 4 } }
+      )))
+    ))
+
+  it.scoped("runs.tokenFlushMs sends the first delta at once, then joins what arrives within each window", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* RunSupervisor
+      const { events, runId } = yield* supervisor.start(spec({ prompt: "many" }))
+      const reader = yield* Effect.fork(drain(events))
+      for (let ms = 0; ms < 40; ms++) {
+        yield* TestClock.adjust(1)
+        yield* Effect.repeatN(Effect.yieldNow(), 20)
+      }
+      const { seen, result } = yield* Fiber.join(reader)
+      expect(Either.isRight(result)).toBe(true)
+      expectGapFree(seen, runId)
+      const deltas = seen.flatMap((event) => event._tag === "TokenDelta" ? [[event.at, event.text]] : [])
+      // Tokens are due at 1, 2, ..., 20 ms; after each delta the run waits 5 ms before taking what has come.
+      expect(deltas).toEqual([
+        [1, "w0 "],
+        [6, "w1 w2 w3 w4 w5 "],
+        [11, "w6 w7 w8 w9 w10 "],
+        [16, "w11 w12 w13 w14 w15 "],
+        [21, "w16 w17 w18 w19"]
+      ])
+    }).pipe(
+      Effect.provide(supervisorLayer(withMock(
+        { reply: manyWords, firstTokenDelayMs: 1, tokenDelayMs: 1 },
+        { runs: { tokenFlushMs: 5 } }
       )))
     ))
 

@@ -6,7 +6,7 @@ import type * as AiError from "@effect/ai/AiError"
 import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import type * as Tool from "@effect/ai/Tool"
-import { Effect, Option, Stream } from "effect"
+import { Chunk, Effect, Stream } from "effect"
 import { AgentFailed, ProviderFailed } from "../Domain/RunError.js"
 import { Usage } from "../Domain/Usage.js"
 import type { AgentContext } from "./Agent.js"
@@ -63,26 +63,29 @@ export const run = (
       let text = ""
       let turnUsage = noUsage
       const calls: Array<ToolCall> = []
-      const toOutput = (part: Response.StreamPart<Record<string, Tool.Any>>): Option.Option<AgentOutput> => {
-        switch (part.type) {
-          case "text-delta":
-            text += part.delta
-            return Option.some({ _tag: "TokenDelta", text: part.delta })
-          case "tool-call":
-            calls.push({ id: part.id, name: part.name, params: part.params })
-            return Option.none()
-          case "finish":
-            turnUsage = new Usage({
-              inputTokens: part.usage.inputTokens ?? 0,
-              outputTokens: part.usage.outputTokens ?? 0
-            }, true)
-            return Option.none()
-          default:
-            return Option.none()
+      // One pass over each chunk of parts (a stream stage per token costs more than the rest of its path).
+      const toOutputs = (parts: Chunk.Chunk<Response.StreamPart<Record<string, Tool.Any>>>) => {
+        const outputs: Array<AgentOutput> = []
+        for (const part of parts) {
+          switch (part.type) {
+            case "text-delta":
+              text += part.delta
+              outputs.push({ _tag: "TokenDelta", text: part.delta })
+              break
+            case "tool-call":
+              calls.push({ id: part.id, name: part.name, params: part.params })
+              break
+            case "finish":
+              turnUsage = new Usage({
+                inputTokens: part.usage.inputTokens ?? 0,
+                outputTokens: part.usage.outputTokens ?? 0
+              }, true)
+          }
         }
+        return Chunk.unsafeFromArray(outputs)
       }
       const reply = streamTurn(context.model, Prompt.fromMessages(history), tools.toolkit).pipe(
-        Stream.filterMap(toOutput),
+        Stream.mapChunks(toOutputs),
         Stream.mapError((error) => toProviderFailed(context.model.provider, error))
       )
       const afterwards = Stream.suspend(() => {

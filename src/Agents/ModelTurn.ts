@@ -10,7 +10,7 @@ import type * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
 import type * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
-import { type Chunk, Effect, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Effect, ParseResult, Schema, Stream } from "effect"
 import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
 
 type AgentToolkit = Toolkit.WithHandler<Record<string, Tool.Any>>
@@ -24,10 +24,31 @@ const decoders = new WeakMap<
 const decoderFor = (toolkit: AgentToolkit) => {
   const known = decoders.get(toolkit)
   if (known !== undefined) return known
-  const decode = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(toolkit)))
+  const decodeChunk = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(toolkit)))
+  // Text deltas are most of a response and have no tool schema in them: built directly; the decoder gets the rest.
+  const decode = (parts: Chunk.Chunk<Response.StreamPartEncoded>) => {
+    const others = Chunk.filter(parts, (part) => !isPlainTextDelta(part))
+    const decodedOthers = Chunk.isEmpty(others) ? Effect.succeed(Chunk.empty<Part>()) : decodeChunk(others)
+    return Effect.map(decodedOthers, (decoded) => {
+      const decodedParts: Array<Part> = []
+      let next = 0
+      for (const part of parts) {
+        decodedParts.push(
+          isPlainTextDelta(part)
+            ? Response.makePart("text-delta", { id: part.id, delta: part.delta })
+            : Chunk.unsafeGet(decoded, next++)
+        )
+      }
+      return Chunk.unsafeFromArray(decodedParts)
+    })
+  }
   decoders.set(toolkit, decode)
   return decode
 }
+
+const isPlainTextDelta = (part: Response.StreamPartEncoded): part is Response.TextDeltaPartEncoded =>
+  part.type === "text-delta" && part.metadata === undefined && typeof part.delta === "string" &&
+  typeof part.id === "string"
 
 export const streamTurn = (
   model: ResolvedModel,

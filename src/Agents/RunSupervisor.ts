@@ -15,6 +15,7 @@ import {
   Metric,
   Option,
   type Scope,
+  Sink,
   Stream
 } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
@@ -70,8 +71,6 @@ interface ActiveRun {
   /** Completed right after the fork, so `cancel` never sees a run without its fiber. */
   readonly fiber: Deferred.Deferred<Fiber.RuntimeFiber<void>>
 }
-
-const isCompleted = (output: AgentOutput): boolean => output._tag === "RunCompleted"
 
 export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/RunSupervisor", {
   scoped: Effect.gen(function*() {
@@ -151,7 +150,11 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         )
       }).pipe(Effect.asVoid)
 
-    /** The run's fiber: numbers the runner's outputs into the mailbox (suspending when it is full). */
+    /**
+     * The run's fiber: numbers the runner's outputs into the mailbox (suspending when it is full). Token deltas that
+     * arrive together become one `TokenDelta`, so a reader that falls behind gets fewer, larger events rather than a
+     * growing backlog; `runs.tokenFlushMs` lets more of them gather before the next one is sent.
+     */
     const supervise = (
       run: ActiveRun,
       job: AgentJob,
@@ -160,31 +163,48 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     ): Effect.Effect<void> => {
       let seq = 0
       let sawCompleted = false
+      const flushWindow = config.runs.tokenFlushMs === 0 ? undefined : Duration.millis(config.runs.tokenFlushMs)
       const emit = (outputs: Chunk.Chunk<AgentOutput>) =>
         Effect.flatMap(Clock.currentTimeMillis, (at) => {
-          const numbered = Chunk.map(outputs, (output, index) => {
-            switch (output._tag) {
-              case "RunQueued":
-                break
-              case "RunCompleted":
-                sawCompleted = true
-                run.usage = output.usage
-                return stamp({ ...output, durationMs: at - run.startedAt }, run.runId, seq + index, at)
-              default:
-                run.state = "running"
-                run.runningAt ??= at
-                if (output._tag === "TokenDelta") run.firstTokenAt ??= at
+          const numbered: Array<AgentEvent> = []
+          let text: string | undefined
+          const flushText = () => {
+            if (text === undefined) return
+            run.firstTokenAt ??= at
+            numbered.push(stamp({ _tag: "TokenDelta", text }, run.runId, seq + numbered.length, at))
+            text = undefined
+          }
+          for (const output of outputs) {
+            if (output._tag === "TokenDelta") {
+              text = text === undefined ? output.text : text + output.text
+              continue
             }
-            return stamp(output, run.runId, seq + index, at)
-          })
+            flushText()
+            if (output._tag === "RunCompleted") {
+              sawCompleted = true
+              run.usage = output.usage
+              numbered.push(stamp({ ...output, durationMs: at - run.startedAt }, run.runId, seq + numbered.length, at))
+              break
+            }
+            numbered.push(stamp(output, run.runId, seq + numbered.length, at))
+          }
+          const sentText = text !== undefined
+          flushText()
+          if (numbered.length > 0 && numbered[0]?._tag !== "RunQueued") {
+            run.state = "running"
+            run.runningAt ??= at
+          }
           // `seq` advances only once the events are buffered; after an interruption nothing else is numbered.
-          return Effect.map(events.offerAll(numbered), () => {
+          const offered = Effect.map(events.offerAll(numbered), () => {
             seq += numbered.length
+            return !sawCompleted
           })
+          return flushWindow === undefined || !sentText || sawCompleted
+            ? offered
+            : Effect.zipLeft(offered, Effect.sleep(flushWindow))
         })
       return runner.execute(job).pipe(
-        Stream.takeUntil(isCompleted),
-        Stream.runForEachChunk(emit),
+        Stream.run(Sink.forEachChunkWhile(emit)),
         Effect.zipRight(Effect.suspend(() =>
           sawCompleted
             ? Effect.void

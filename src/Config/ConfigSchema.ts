@@ -582,6 +582,13 @@ export const RunsSection = Schema.Struct({
     Schema.Int.pipe(Schema.between(1, 1_000_000)),
     1024,
     "Events a run may buffer while its client is slow to read; the run then waits. Default 1024."
+  ),
+  tokenFlushMs: withDefault(
+    Schema.Int.pipe(Schema.between(0, 1_000)),
+    0,
+    "Token deltas that arrive together are always sent as one `TokenDelta`. A positive value also waits this many " +
+      "ms after each sent delta, so the tokens arriving meanwhile go out together: fewer, larger events (less CPU " +
+      "and fewer bytes per token) for up to this much added latency. The first token is never held. Default 0."
   )
 })
 

@@ -30,7 +30,7 @@ export class RunStarted extends Schema.TaggedClass<RunStarted>()("RunStarted", {
   model: Schema.String
 }) {}
 
-/** A piece of the model's text, in order. */
+/** A piece of the model's text, in order: the deltas that arrived together, joined (see `runs.tokenFlushMs`). */
 export class TokenDelta extends Schema.TaggedClass<TokenDelta>()("TokenDelta", {
   ...common,
   text: Schema.String

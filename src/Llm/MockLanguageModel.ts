@@ -7,7 +7,7 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
-import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, Clock, Effect, Layer, Option, Stream } from "effect"
 import type { MockProviderSection } from "../Config/ConfigSchema.js"
 
 export type MockConfig = typeof MockProviderSection.Type
@@ -76,8 +76,13 @@ const failure = (config: MockConfig, model: string): AiError.AiError | undefined
     })
 }
 
-/** The provider side of the mock: the encoded parts of one response, paced by `Effect.sleep` (TestClock drives it). */
-/** The scripted parts for one call, encoded (what `LanguageModel.make` decodes). */
+/**
+ * The scripted parts for one call, encoded (what `LanguageModel.make` decodes), paced like a real provider: token `i`
+ * is due `firstTokenDelayMs + i * tokenDelayMs` after the first pull, whether or not the reader keeps up, and each
+ * pull takes every part already due as one chunk. A reader that falls behind gets the tokens that arrived meanwhile
+ * together (as from a real provider's socket buffer), not one wake-up per token. One stream stage; the sleeps go
+ * through `Clock`, so the TestClock drives them.
+ */
 export const streamParts = (
   config: MockConfig,
   options: LanguageModel.ProviderOptions
@@ -91,35 +96,39 @@ export const streamParts = (
     const error = failure(config, config.model)
     const emitted = error === undefined ? tokens : tokens.slice(0, config.fail?.afterTokens ?? tokens.length)
 
-    const deltas: Array<Response.StreamPartEncoded> = emitted.map((delta) => ({
-      type: "text-delta",
-      id: textId,
-      delta
-    }))
-    const paced: Stream.Stream<Response.StreamPartEncoded> = config.firstTokenDelayMs === 0 && config.tokenDelayMs === 0
-      ? Stream.fromIterable(deltas)
-      : Stream.fromIterable(deltas).pipe(
-        Stream.zipWithIndex,
-        Stream.mapEffect(([part, index]) => {
-          const delay = index === 0 ? config.firstTokenDelayMs : config.tokenDelayMs
-          return delay === 0 ? Effect.succeed(part) : Effect.as(Effect.sleep(delay), part)
-        })
-      )
-    const start: Response.StreamPartEncoded = { type: "text-start", id: textId }
-    const text = Stream.concat(Stream.make(start), paced)
-    if (error !== undefined) return Stream.concat(text, Stream.fail(error))
+    const parts: Array<Response.StreamPartEncoded> = [{ type: "text-start", id: textId }]
+    for (const delta of emitted) parts.push({ type: "text-delta", id: textId, delta })
+    const lastToken = parts.length - 1
+    if (error === undefined) {
+      parts.push({ type: "text-end", id: textId })
+      toolCalls.forEach((call, index) => {
+        parts.push({ type: "tool-call", id: `mock-call-${index}`, name: call.name, params: call.params })
+      })
+      const inputTokens = countWords(prompt)
+      parts.push({
+        type: "finish",
+        reason: toolCalls.length > 0 ? "tool-calls" : "stop",
+        usage: { inputTokens, outputTokens: emitted.length, totalTokens: inputTokens + emitted.length }
+      })
+    }
+    // Part `index` is due this many ms after the first pull: the start at once, the parts after the text with it.
+    const dueAt = (index: number) =>
+      index === 0 ? 0 : config.firstTokenDelayMs + (Math.min(index, lastToken) - 1) * config.tokenDelayMs
 
-    const tail: Array<Response.StreamPartEncoded> = [{ type: "text-end", id: textId }]
-    toolCalls.forEach((call, index) => {
-      tail.push({ type: "tool-call", id: `mock-call-${index}`, name: call.name, params: call.params })
-    })
-    const inputTokens = countWords(prompt)
-    tail.push({
-      type: "finish",
-      reason: toolCalls.length > 0 ? "tool-calls" : "stop",
-      usage: { inputTokens, outputTokens: emitted.length, totalTokens: inputTokens + emitted.length }
-    })
-    return Stream.concat(text, Stream.fromIterable(tail))
+    let next = 0
+    let startedAt: number | undefined
+    const pull: Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, Option.Option<AiError.AiError>> = Effect
+      .flatMap(Clock.currentTimeMillis, (now) => {
+        if (next === parts.length) return Effect.fail(error === undefined ? Option.none() : Option.some(error))
+        startedAt ??= now
+        const elapsed = now - startedAt
+        const wait = dueAt(next) - elapsed
+        if (wait > 0) return Effect.zipRight(Effect.sleep(wait), pull)
+        const from = next
+        while (next < parts.length && dueAt(next) <= elapsed) next++
+        return Effect.succeed(Chunk.unsafeFromArray(parts.slice(from, next)))
+      })
+    return Stream.repeatEffectChunkOption(pull)
   })
 
 /** The whole response at once: the streamed parts with the text deltas joined into one text part. */
