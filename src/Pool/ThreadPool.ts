@@ -20,7 +20,7 @@ import {
   Option,
   Schedule,
   Stream,
-  type Tracer
+  Tracer
 } from "effect"
 import { type AgentOutput, stamp } from "../Agents/AgentOutput.js"
 import type { AgentJob } from "../Agents/AgentRunner.js"
@@ -103,75 +103,86 @@ export const make = (options: { readonly script?: URL } = {}) =>
 
     /**
      * The run's outputs as a Stream built directly on the core's callbacks: a buffer the callbacks fill and one
-     * channel loop that writes what is buffered, or waits. A Mailbox behind `Stream.unwrapScoped` cost twice as much
-     * per tiny run. Flow control: credited batches are credited back once the loop has written them downstream.
+     * channel loop that writes what is buffered, or waits. Every layer of Stream or Channel costs per run: a Mailbox
+     * behind `Stream.unwrapScoped` cost twice as much per tiny run, and `Stream.unwrap` (to read the span) a third
+     * more than this. Flow control: credited batches are credited back once the loop has written them downstream.
      */
     const submit = (job: AgentJob): Stream.Stream<AgentOutput, RunError> =>
-      // The span the run is consumed in (the supervisor's) learns which thread runs it, and the worker's spans join
-      // its trace.
-      Stream.unwrap(Effect.map(Effect.option(Effect.currentSpan), (span) =>
-        submitIn(
-          Option.isNone(span) ? job : { ...job, trace: { traceId: span.value.traceId, spanId: span.value.spanId } },
-          span
-        )))
-
-    const submitIn = (job: AgentJob, span: Option.Option<Tracer.Span>): Stream.Stream<AgentOutput, RunError> =>
-      Stream.fromChannel(Channel.suspend(() => {
-        let buffer: Array<AgentOutput> = []
-        let credited = 0
-        let ended = false
-        let failure: RunError | undefined
-        let wake: (() => void) | undefined
-        core.submit(job, {
-          onOutputs: (outputs, isCredited) => {
-            for (const output of outputs) buffer.push(output)
-            if (isCredited) credited++
-            wake?.()
-          },
-          onQueued: (position) => {
-            // A place the consumer has not taken yet is out of date: only the latest is worth writing.
-            const last = buffer.length - 1
-            if (buffer[last]?._tag === "RunQueued") buffer[last] = { _tag: "RunQueued", position }
-            else buffer.push({ _tag: "RunQueued", position })
-            wake?.()
-          },
-          onEnd: (error) => {
-            ended = true
-            failure = error
-            wake?.()
-          },
-          onDispatched: (threadId) => {
-            if (Option.isSome(span)) span.value.attribute("threadId", threadId)
-          }
-        })
-        const waitForMore = Effect.async<void>((resume) => {
-          // The fiber may have yielded since the loop looked: what arrived meanwhile must not be slept through.
-          if (buffer.length > 0 || ended) return resume(Effect.void)
-          wake = () => {
-            wake = undefined
-            resume(Effect.void)
-          }
-          return Effect.sync(() => {
-            wake = undefined
-          })
-        })
-        const loop: Channel.Channel<Chunk.Chunk<AgentOutput>, unknown, RunError, unknown, void, unknown> = Channel
-          .suspend(() => {
-            if (buffer.length > 0) {
-              const chunk = Chunk.unsafeFromArray(buffer)
-              buffer = []
-              if (credited > 0) core.credit(job.runId, credited)
-              credited = 0
-              return Channel.zipRight(Channel.write(chunk), loop)
-            }
-            if (ended) return failure === undefined ? Channel.void : Channel.fail(failure)
-            return Channel.zipRight(Channel.fromEffect(waitForMore), loop)
-          })
-        return loop
-      })).pipe(
-        // However the consumer stops (cancel, timeout, disconnect), the pool hears of it; a no-op once ended.
-        Stream.ensuring(Effect.sync(() => core.cancel(job.runId)))
+      Stream.fromChannel(
+        Channel.ensuring(
+          // The span the run is consumed in (the supervisor's) learns which thread runs it, and the worker's spans
+          // join its trace.
+          Channel.contextWithChannel((context) => {
+            const span = Option.filter(
+              Context.getOption(context, Tracer.ParentSpan),
+              (parent): parent is Tracer.Span => parent._tag === "Span"
+            )
+            return outputs(
+              Option.isNone(span) ? job : { ...job, trace: { traceId: span.value.traceId, spanId: span.value.spanId } },
+              span
+            )
+          }),
+          // However the consumer stops (cancel, timeout, disconnect), the pool hears of it; a no-op once ended.
+          Effect.sync(() => core.cancel(job.runId))
+        )
       )
+
+    const outputs = (
+      job: AgentJob,
+      span: Option.Option<Tracer.Span>
+    ): Channel.Channel<Chunk.Chunk<AgentOutput>, unknown, RunError, unknown, void, unknown> => {
+      let buffer: Array<AgentOutput> = []
+      let credited = 0
+      let ended = false
+      let failure: RunError | undefined
+      let wake: (() => void) | undefined
+      core.submit(job, {
+        onOutputs: (outputs, isCredited) => {
+          for (const output of outputs) buffer.push(output)
+          if (isCredited) credited++
+          wake?.()
+        },
+        onQueued: (position) => {
+          // A place the consumer has not taken yet is out of date: only the latest is worth writing.
+          const last = buffer.length - 1
+          if (buffer[last]?._tag === "RunQueued") buffer[last] = { _tag: "RunQueued", position }
+          else buffer.push({ _tag: "RunQueued", position })
+          wake?.()
+        },
+        onEnd: (error) => {
+          ended = true
+          failure = error
+          wake?.()
+        },
+        onDispatched: (threadId) => {
+          if (Option.isSome(span)) span.value.attribute("threadId", threadId)
+        }
+      })
+      const waitForMore = Effect.async<void>((resume) => {
+        // The fiber may have yielded since the loop looked: what arrived meanwhile must not be slept through.
+        if (buffer.length > 0 || ended) return resume(Effect.void)
+        wake = () => {
+          wake = undefined
+          resume(Effect.void)
+        }
+        return Effect.sync(() => {
+          wake = undefined
+        })
+      })
+      const loop: Channel.Channel<Chunk.Chunk<AgentOutput>, unknown, RunError, unknown, void, unknown> = Channel
+        .suspend(() => {
+          if (buffer.length > 0) {
+            const chunk = Chunk.unsafeFromArray(buffer)
+            buffer = []
+            if (credited > 0) core.credit(job.runId, credited)
+            credited = 0
+            return Channel.zipRight(Channel.write(chunk), loop)
+          }
+          if (ended) return failure === undefined ? Channel.void : Channel.fail(failure)
+          return Channel.zipRight(Channel.fromEffect(waitForMore), loop)
+        })
+      return loop
+    }
 
     const run = (job: AgentJob): Effect.Effect<ReadonlyArray<AgentOutput>, RunError> =>
       Effect.async<ReadonlyArray<AgentOutput>, RunError>((resume) => {
