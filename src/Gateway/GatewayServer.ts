@@ -186,7 +186,7 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
             return refuseUpgrade(socket, 401, verdict.reason, ["WWW-Authenticate: Bearer realm=\"openclaw\""])
           }
           wss.handleUpgrade(request, socket, head, (ws) => {
-            runSync(sockets.accept(ws, {
+            runSync(sockets.accept(ws, socket, {
               principal: verdict.principal,
               remoteAddress: request.socket.remoteAddress ?? "unknown",
               autoAck: url.searchParams.get("ack") === "auto"
