@@ -1,7 +1,7 @@
 /** Handshake auth decisions at start (token source, refusal to expose an open gateway) and session JWTs. */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Redacted } from "effect"
-import { decodeJwt, jwtVerify } from "jose"
+import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
+import { decodeJwt, jwtVerify, SignJWT } from "jose"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -149,5 +149,42 @@ describe("SessionTokens", () => {
       expect(issued.expiresAt).toBe(60_000)
       const other = yield* sessions.issue({ sid: "7", sub: "default" })
       expect(decodeJwt(other.token).jti).not.toBe(payload.jti)
+    }))
+
+  it.effect("checks expiry, binding and revocation on every message, for its own tokens as for re-signed copies", () =>
+    Effect.gen(function*() {
+      const secret = "k".repeat(32)
+      const sessions = yield* Effect.provide(
+        SessionTokens,
+        SessionTokens.Default.pipe(Layer.provide(GatewayConfig.layerTest({
+          security: { jwt: { secret, ttlSeconds: 60, clockSkewSeconds: 5 } }
+        })))
+      )
+      const binding = { sid: "7", sub: "default" }
+      const issued = yield* sessions.issue(binding)
+      // The same claims signed again: a token the gateway never issued, so it is verified in full (jose's checks).
+      const copy = yield* Effect.promise(() =>
+        new SignJWT(decodeJwt(issued.token)).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(secret))
+      )
+      expect(copy).not.toBe(issued.token)
+      const verdict = (token: string, bound = binding) =>
+        sessions.verify(token, bound).pipe(
+          Effect.match({ onFailure: (error) => error.reason, onSuccess: (claims) => claims.jti })
+        )
+      const jti = String(decodeJwt(issued.token).jti)
+      for (const token of [issued.token, copy]) {
+        expect(yield* verdict(token)).toBe(jti)
+        expect(yield* verdict(token, { sid: "8", sub: "default" })).toBe("otherConnection")
+        expect(yield* verdict(token, { sid: "7", sub: "other" })).toBe("otherPrincipal")
+      }
+      // Valid for 60 s plus the 5 s skew: both paths agree on the last millisecond and the first refused one.
+      yield* TestClock.adjust(64_999)
+      expect([yield* verdict(issued.token), yield* verdict(copy)]).toEqual([jti, jti])
+      yield* TestClock.adjust(1)
+      expect([yield* verdict(issued.token), yield* verdict(copy)]).toEqual(["expired", "expired"])
+      // Revocation applies to the token the gateway remembers as well.
+      const second = yield* sessions.issue(binding)
+      yield* sessions.revoke(String(decodeJwt(second.token).jti))
+      expect(yield* verdict(second.token)).toBe("revoked")
     }))
 })

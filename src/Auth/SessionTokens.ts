@@ -39,6 +39,9 @@ export const Issuer = "openclaw-gateway"
  */
 export const MaxRevoked = 100_000
 
+/** Issued tokens remembered by their text (see `known`); past it the oldest are verified in full again. */
+export const MaxKnown = 100_000
+
 /** Issued `jti`s remembered per connection (for `revokeConnection`); older ones are revoked when exceeded. */
 export const MaxIssuedPerConnection = 64
 
@@ -66,6 +69,12 @@ export class SessionTokens extends Effect.Service<SessionTokens>()("openclaw/Ses
     const revoked = new Map<string, number>()
     /** sid → jti → exp (s), for `revokeConnection`. */
     const issued = new Map<string, Map<string, number>>()
+    /**
+     * The tokens this gateway issued, by their text, until they expire: a message carrying one needs no signature
+     * check (an HMAC on libuv's thread pool per message, most of the cost of a small request). Its expiry, binding and
+     * revocation are still checked on every message; a token not found here is verified in full.
+     */
+    const known = new Map<string, SessionClaims>()
     let lastSweep = 0
 
     const nowSeconds = Effect.map(Clock.currentTimeMillis, (millis) => Math.floor(millis / 1000))
@@ -74,6 +83,7 @@ export class SessionTokens extends Effect.Service<SessionTokens>()("openclaw/Ses
       if (now - lastSweep < 60) return
       lastSweep = now
       for (const [jti, until] of revoked) if (until < now) revoked.delete(jti)
+      for (const [token, claims] of known) if (claims.exp + clockSkewSeconds < now) known.delete(token)
       for (const [sid, tokens] of issued) {
         for (const [jti, exp] of tokens) if (exp + clockSkewSeconds < now) tokens.delete(jti)
         if (tokens.size === 0) issued.delete(sid)
@@ -113,6 +123,11 @@ export class SessionTokens extends Effect.Service<SessionTokens>()("openclaw/Ses
           .setJti(jti)
           .sign(key)
       )
+      known.set(token, { sid: claims.sid, sub: claims.sub, jti, exp: expiresAt })
+      for (const oldest of known.keys()) {
+        if (known.size <= MaxKnown) break
+        known.delete(oldest)
+      }
       const ofConnection = issued.get(claims.sid) ?? new Map<string, number>()
       ofConnection.set(jti, expiresAt)
       issued.set(claims.sid, ofConnection)
@@ -124,33 +139,42 @@ export class SessionTokens extends Effect.Service<SessionTokens>()("openclaw/Ses
       return { token, jti, expiresAt: expiresAt * 1000 } satisfies IssuedSession
     })
 
+    /** The full check of a token this gateway does not remember issuing (or has forgotten). */
+    const verifySignature = (token: string, now: number) =>
+      Effect.flatMap(
+        Effect.tryPromise({
+          try: () =>
+            jwtVerify(token, key, {
+              algorithms: ["HS256"],
+              issuer: Issuer,
+              audience,
+              clockTolerance: clockSkewSeconds,
+              currentDate: new Date(now),
+              requiredClaims: ["sub", "jti", "exp", "iat"]
+            }),
+          catch: (error) => new Unauthorized({ reason: reasonOf(error) })
+        }),
+        ({ payload: { exp, jti, sid, sub } }): Effect.Effect<SessionClaims, Unauthorized> =>
+          typeof sid === "string" && typeof sub === "string" && typeof jti === "string" && typeof exp === "number"
+            ? Effect.succeed({ sid, sub, jti, exp })
+            : Effect.fail(new Unauthorized({ reason: "malformed" }))
+      )
+
     /**
      * Verifies a session token for a message that arrived on connection `binding.sid` of principal
      * `binding.sub`: HS256 only, signature, `iss`/`aud` of this gateway start, `exp`/`nbf` within the
-     * skew, then the binding and revocation. Claims never grant anything: they only have to match.
+     * skew (a token this gateway issued is recognised by its text instead), then the expiry, binding and
+     * revocation. Claims never grant anything: they only have to match.
      */
     const verify = Effect.fn("SessionTokens.verify")(function*(token: string, binding: SessionBinding) {
       const now = yield* Clock.currentTimeMillis
-      const { payload } = yield* Effect.tryPromise({
-        try: () =>
-          jwtVerify(token, key, {
-            algorithms: ["HS256"],
-            issuer: Issuer,
-            audience,
-            clockTolerance: clockSkewSeconds,
-            currentDate: new Date(now),
-            requiredClaims: ["sub", "jti", "exp", "iat"]
-          }),
-        catch: (error) => new Unauthorized({ reason: reasonOf(error) })
-      })
-      const { exp, jti, sid, sub } = payload
-      if (typeof sid !== "string" || typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "number") {
-        return yield* new Unauthorized({ reason: "malformed" })
-      }
-      if (sid !== binding.sid) return yield* new Unauthorized({ reason: "otherConnection" })
-      if (sub !== binding.sub) return yield* new Unauthorized({ reason: "otherPrincipal" })
-      if (revoked.has(jti)) return yield* new Unauthorized({ reason: "revoked" })
-      return { sid, sub, jti, exp } satisfies SessionClaims
+      const claims = known.get(token) ?? (yield* verifySignature(token, now))
+      // jose's own test: expired once `exp` is at or before now minus the skew, in whole seconds.
+      if (claims.exp <= Math.floor(now / 1000) - clockSkewSeconds) return yield* new Unauthorized({ reason: "expired" })
+      if (claims.sid !== binding.sid) return yield* new Unauthorized({ reason: "otherConnection" })
+      if (claims.sub !== binding.sub) return yield* new Unauthorized({ reason: "otherPrincipal" })
+      if (revoked.has(claims.jti)) return yield* new Unauthorized({ reason: "revoked" })
+      return claims
     })
 
     /** Revokes one session token: later messages carrying it fail with `Unauthorized{revoked}`. */
