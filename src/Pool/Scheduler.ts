@@ -172,11 +172,27 @@ export const threadOf = (state: State, runId: string): ThreadId | undefined => {
   return undefined
 }
 
-/** Idle threads ordered oldest idle first (idleSince, then id). */
-const idleThreads = (threads: ReadonlyMap<ThreadId, ThreadState>): Array<ThreadState> =>
-  Array.from(threads.values())
-    .filter((t) => t.status === "idle")
-    .sort((a, b) => (a.idleSince ?? 0) - (b.idleSince ?? 0) || a.id - b.id)
+/** `a` has been idle longer than `b`: earlier `idleSince`, then lower id. */
+const idleLonger = (a: ThreadState, b: ThreadState): boolean =>
+  (a.idleSince ?? 0) < (b.idleSince ?? 0) || ((a.idleSince ?? 0) === (b.idleSince ?? 0) && a.id < b.id)
+
+/**
+ * The idle thread idle the longest (`oldest`) or the shortest. A loop, not a sorted copy: the driver steps the
+ * scheduler twice per run, and allocation was most of a step's cost.
+ */
+const idleThread = (
+  threads: ReadonlyMap<ThreadId, ThreadState>,
+  which: "oldest" | "warmest"
+): ThreadState | undefined => {
+  let found: ThreadState | undefined
+  for (const thread of threads.values()) {
+    if (thread.status !== "idle") continue
+    if (found === undefined || (which === "oldest" ? idleLonger(thread, found) : idleLonger(found, thread))) {
+      found = thread
+    }
+  }
+  return found
+}
 
 const countAlive = (threads: ReadonlyMap<ThreadId, ThreadState>): number => {
   let alive = 0
@@ -194,7 +210,7 @@ const countStarting = (threads: ReadonlyMap<ThreadId, ThreadState>): number => {
 export const nextWakeAt = (state: State): number | undefined => {
   if (!Number.isFinite(state.config.idleTimeoutMs)) return undefined
   if (countAlive(state.threads) <= state.config.minThreads) return undefined
-  const oldest = idleThreads(state.threads)[0]
+  const oldest = idleThread(state.threads, "oldest")
   return oldest === undefined ? undefined : (oldest.idleSince ?? 0) + state.config.idleTimeoutMs
 }
 
@@ -236,8 +252,7 @@ const setStopping = (d: Draft, id: ThreadId): void => {
 const settle = (before: State, d: Draft): readonly [State, ReadonlyArray<Command>] => {
   const { config } = d
   while (d.queue.length > 0) {
-    const idle = idleThreads(d.threads)
-    const warmest = idle[idle.length - 1]
+    const warmest = idleThread(d.threads, "warmest")
     const runId = d.queue[0]
     if (warmest === undefined || runId === undefined) break
     d.queue.shift()
@@ -253,9 +268,10 @@ const settle = (before: State, d: Draft): readonly [State, ReadonlyArray<Command
     alive++
     starting++
   }
-  for (const thread of idleThreads(d.threads)) {
-    if (alive <= config.minThreads || (thread.idleSince ?? 0) + config.idleTimeoutMs > d.now) break
-    setStopping(d, thread.id)
+  // Oldest idle first, while overdue and above the minimum.
+  for (let oldest = idleThread(d.threads, "oldest"); oldest !== undefined; oldest = idleThread(d.threads, "oldest")) {
+    if (alive <= config.minThreads || (oldest.idleSince ?? 0) + config.idleTimeoutMs > d.now) break
+    setStopping(d, oldest.id)
     alive--
   }
   // Runs join at the tail and leave without reordering: the runs waiting before and after the step are the first
