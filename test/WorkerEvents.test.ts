@@ -3,11 +3,11 @@
  * messages out.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Schema } from "effect"
+import { Arbitrary, FastCheck, Schema, SchemaAST } from "effect"
 import { AgentEvent } from "../src/Domain/AgentEvent.js"
 import { RunId } from "../src/Domain/Ids.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
-import { checkedEvents } from "../src/Pool/WorkerEvents.js"
+import { checkedEvents, compileIs } from "../src/Pool/WorkerEvents.js"
 import { FromWorker, ToWorker } from "../src/Pool/WorkerProtocol.js"
 import { checkedBatch, encodeRun } from "../src/Pool/WorkerThread.js"
 
@@ -68,6 +68,57 @@ describe("checkedEvents", () => {
       expect(checkedEvents(events)).toBeUndefined()
       expect(Schema.decodeUnknownEither(Schema.Array(AgentEvent))(events)._tag).toBe("Left")
     }
+  })
+})
+
+describe("compileIs", () => {
+  const schema = Schema.Array(Schema.encodedBoundSchema(AgentEvent))
+  const compiled = compileIs(SchemaAST.typeAST(schema.ast))
+  const reference = Schema.is(schema)
+
+  /** `value` with one thing broken, somewhere along its nested `event`s: a field replaced or removed, or all of it. */
+  const corrupt = (value: unknown, depth: number, key: number, replacement: unknown, remove: boolean): unknown => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return replacement
+    const entries = Object.entries(value)
+    if (depth > 0 && "event" in value) {
+      return { ...value, event: corrupt(value.event, depth - 1, key, replacement, remove) }
+    }
+    const [name] = entries[key % (entries.length + 1)] ?? ["_tag"]
+    if (remove) return Object.fromEntries(entries.filter(([field]) => field !== name))
+    return { ...value, [name]: replacement }
+  }
+
+  const corrupted = FastCheck.tuple(
+    Arbitrary.make(Schema.encodedBoundSchema(AgentEvent)),
+    FastCheck.nat(3),
+    FastCheck.nat(20),
+    FastCheck.oneof(
+      FastCheck.anything(),
+      FastCheck.constantFrom(-1, 0.5, "", "x".repeat(65), Number.NaN, null, undefined, [], {})
+    ),
+    FastCheck.boolean()
+  ).map(([event, depth, key, replacement, remove]) => corrupt(event, depth, key, replacement, remove))
+
+  it.prop(
+    "agrees with Schema.is on valid batches, corrupted ones and anything else",
+    {
+      batch: FastCheck.array(
+        FastCheck.oneof(Arbitrary.make(Schema.encodedBoundSchema(AgentEvent)), corrupted, FastCheck.anything()),
+        { maxLength: 4 }
+      )
+    },
+    ({ batch }) => {
+      expect(compiled(batch)).toBe(reference(batch))
+      for (const event of batch) expect(compiled([event])).toBe(reference([event]))
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it("treats a hole in a batch as undefined, as the parser does", () => {
+    const holey: Array<unknown> = [batch[1]]
+    holey[2] = batch[1]
+    expect(reference(holey)).toBe(false)
+    expect(compiled(holey)).toBe(false)
   })
 })
 
