@@ -125,6 +125,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   let averageRunMs = 1000
   let wakeTimer: ReturnType<typeof setTimeout> | undefined
   let positionsDue: ReturnType<typeof setImmediate> | undefined
+  /** Runs submitted with `onQueued` and not ended. */
+  let watchingPlaces = 0
   let closed = false
   let state: Scheduler.State
   const pending: Array<CoreEvent> = []
@@ -149,6 +151,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
     const entry = runs.get(runId)
     if (entry === undefined) return
     runs.delete(runId)
+    if (entry.handlers.onQueued !== undefined) watchingPlaces--
     if (entry.threadId !== undefined) averageRunMs = averageRunMs * 0.8 + (Date.now() - entry.dispatchedAt) * 0.2
     entry.handlers.onEnd(error)
   }
@@ -235,7 +238,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         return entry.handlers.onQueued(command.position)
       }
       case "QueueMoved":
-        positionsDue ??= setImmediate(tellPositions)
+        // Runs collected whole (`ThreadPool.run`) want no places: nothing to tell, no turn to wait for.
+        if (watchingPlaces > 0) positionsDue ??= setImmediate(tellPositions)
         return
       case "RunLost":
       case "Dequeued":
@@ -373,6 +377,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
 
   return {
     submit: (job, handlers) => {
+      if (handlers.onQueued !== undefined) watchingPlaces++
       runs.set(job.runId, {
         job,
         handlers,
