@@ -16,6 +16,7 @@ import * as GatewayLogger from "../Telemetry/GatewayLogger.js"
 import * as LogRing from "../Telemetry/LogRing.js"
 import * as Telemetry from "../Telemetry/Telemetry.js"
 import { GatewayServer } from "./GatewayServer.js"
+import * as TimeSlicedScheduler from "./TimeSlicedScheduler.js"
 
 export interface GatewayOptions {
   /** `--config PATH`; none means the usual lookup. */
@@ -83,9 +84,17 @@ export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   return refusedToStart ? 2 : 1
 }
 
+/**
+ * The gateway's fibers run on a time-sliced scheduler, so a burst of work never keeps the event loop from its sockets
+ * and timers for more than a slice (see `TimeSlicedScheduler`); fibers forked while the layers build inherit it.
+ */
+export const withGatewayScheduler = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.withScheduler(effect, TimeSlicedScheduler.make())
+
 /** Runs until interrupted (SIGINT/SIGTERM through `NodeRuntime.runMain`). */
 export const runGateway = (options: GatewayOptions) =>
   Layer.launch(GatewayLive.pipe(Layer.provide(configLayer(options)))).pipe(
+    withGatewayScheduler,
     Effect.tapErrorCause((cause) =>
       Effect.sync(() => {
         const failure = Cause.failureOption(cause)

@@ -7,7 +7,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { GatewayLive, configLayer } from "../../src/Gateway/GatewayMain.js"
+import { configLayer, GatewayLive, withGatewayScheduler } from "../../src/Gateway/GatewayMain.js"
 import { RunSupervisor } from "../../src/Agents/RunSupervisor.js"
 import { SessionTokens } from "../../src/Auth/SessionTokens.js"
 import { GatewayServer } from "../../src/Gateway/GatewayServer.js"
@@ -73,7 +73,9 @@ export const startInProcessGateway = (patch: Json = {}) =>
     const configFile = writeJsonFile(dir, "openclaw.json", testConfig(dir, patch))
     const config = configLayer({ config: Option.some(configFile), port: Option.none(), bind: Option.none() })
     // Layers are memoised by reference: this SessionTokens is the one GatewayServer depends on.
-    const context = yield* Layer.build(Layer.merge(GatewayLive, SessionTokens.Default).pipe(Layer.provide(config)))
+    const context = yield* Layer.build(Layer.merge(GatewayLive, SessionTokens.Default).pipe(Layer.provide(config))).pipe(
+      withGatewayScheduler
+    )
     const server = yield* Effect.provide(GatewayServer, context)
     const tokenFile = path.join(dir, "gateway.token")
     const gateway: TestGateway = {
