@@ -55,12 +55,25 @@ const referenceStep = steps.includes(100) ? 100 : steps[0] ?? 100
 const runTimeoutMs = quick ? 8_000 : 20_000
 const maxRunsPerUser = 1_000
 const name = option("name") ?? (quick ? "transport-quick" : "transport")
-/** Extra Node flags for the gateway's process, space-separated (e.g. `--gateway-node-args=--cpu-prof`). */
-const gatewayNodeArgs = (option("gateway-node-args") ?? "").split(" ").filter((arg) => arg !== "")
 
 const compiledDir = path.dirname(fileURLToPath(import.meta.url))
 const benchDir = path.resolve(compiledDir, "../../../../bench")
 const repoDir = path.resolve(benchDir, "..")
+
+/** The Node flags `npm start` gives the gateway (package.json `config.gatewayNodeFlags`), so it runs as users run it. */
+const startFlags = (): ReadonlyArray<string> => {
+  const manifest: unknown = JSON.parse(fs.readFileSync(path.join(repoDir, "package.json"), "utf8"))
+  const flags = typeof manifest === "object" && manifest !== null && "config" in manifest &&
+      typeof manifest.config === "object" && manifest.config !== null && "gatewayNodeFlags" in manifest.config
+    ? manifest.config.gatewayNodeFlags
+    : ""
+  return String(flags).split(" ").filter((arg) => arg !== "")
+}
+/** The gateway's Node flags: npm start's, then any extra (e.g. `--gateway-node-args=--cpu-prof`). */
+const gatewayNodeArgs = [
+  ...startFlags(),
+  ...(option("gateway-node-args") ?? "").split(" ").filter((arg) => arg !== "")
+]
 
 /** Ordinary English words, a few bytes each like LLM tokens; the i-th token is words[i mod n] plus a space. */
 const words = ["the", "gateway", "streams", "each", "token", "to", "its", "client", "as", "soon", "it", "comes"]
@@ -509,7 +522,8 @@ const main = async () => {
           referenceStep,
           streamsPerConnection,
           runTimeoutMs,
-          tokenFlushMs: tokenFlushMs ?? "default"
+          tokenFlushMs: tokenFlushMs ?? "default",
+          gatewayNodeArgs
         },
         transportSeconds,
         mockAlone: baseline,
