@@ -25,30 +25,36 @@ const decoderFor = (toolkit: AgentToolkit) => {
   const known = decoders.get(toolkit)
   if (known !== undefined) return known
   const decodeChunk = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(toolkit)))
-  // Text deltas are most of a response and have no tool schema in them: built directly; the decoder gets the rest.
+  // Text parts are most of a response and have no tool schema in them: built directly; the decoder gets the rest.
   const decode = (parts: Chunk.Chunk<Response.StreamPartEncoded>) => {
-    const others = Chunk.filter(parts, (part) => !isPlainTextDelta(part))
+    const plain = Chunk.map(parts, plainTextPart)
+    const others = Chunk.filter(parts, (part) => plainTextPart(part) === undefined)
     const decodedOthers = Chunk.isEmpty(others) ? Effect.succeed(Chunk.empty<Part>()) : decodeChunk(others)
     return Effect.map(decodedOthers, (decoded) => {
-      const decodedParts: Array<Part> = []
       let next = 0
-      for (const part of parts) {
-        decodedParts.push(
-          isPlainTextDelta(part)
-            ? Response.makePart("text-delta", { id: part.id, delta: part.delta })
-            : Chunk.unsafeGet(decoded, next++)
-        )
-      }
-      return Chunk.unsafeFromArray(decodedParts)
+      return Chunk.map(plain, (part) => part ?? Chunk.unsafeGet(decoded, next++))
     })
   }
   decoders.set(toolkit, decode)
   return decode
 }
 
-const isPlainTextDelta = (part: Response.StreamPartEncoded): part is Response.TextDeltaPartEncoded =>
-  part.type === "text-delta" && part.metadata === undefined && typeof part.delta === "string" &&
-  typeof part.id === "string"
+/** A text part without metadata, as its decoded form; `undefined` for every other part (the decoder's job). */
+const plainTextPart = (part: Response.StreamPartEncoded): Part | undefined => {
+  switch (part.type) {
+    case "text-start":
+    case "text-end":
+      return part.metadata === undefined && typeof part.id === "string"
+        ? Response.makePart(part.type, { id: part.id })
+        : undefined
+    case "text-delta":
+      return part.metadata === undefined && typeof part.id === "string" && typeof part.delta === "string"
+        ? Response.makePart("text-delta", { id: part.id, delta: part.delta })
+        : undefined
+    default:
+      return undefined
+  }
+}
 
 export const streamTurn = (
   model: ResolvedModel,
