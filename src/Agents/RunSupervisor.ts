@@ -168,13 +168,20 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         Effect.flatMap(Clock.currentTimeMillis, (at) => {
           const numbered: Array<AgentEvent> = []
           let text: string | undefined
+          let sentText = false
           const flushText = () => {
             if (text === undefined) return
             run.firstTokenAt ??= at
             numbered.push(stamp({ _tag: "TokenDelta", text }, run.runId, seq + numbered.length, at))
             text = undefined
+            sentText = true
           }
           for (const output of outputs) {
+            // Anything but a queue position means the run has left the queue.
+            if (output._tag !== "RunQueued" && run.state === "queued") {
+              run.state = "running"
+              run.runningAt = at
+            }
             if (output._tag === "TokenDelta") {
               text = text === undefined ? output.text : text + output.text
               continue
@@ -188,12 +195,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             }
             numbered.push(stamp(output, run.runId, seq + numbered.length, at))
           }
-          const sentText = text !== undefined
           flushText()
-          if (numbered.length > 0 && numbered[0]?._tag !== "RunQueued") {
-            run.state = "running"
-            run.runningAt ??= at
-          }
           // `seq` advances only once the events are buffered; after an interruption nothing else is numbered.
           const offered = Effect.map(events.offerAll(numbered), () => {
             seq += numbered.length
