@@ -4,6 +4,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Exit, Fiber, Layer, Mailbox, Option, Scope, Stream, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import type { AgentOutput } from "../src/Agents/AgentOutput.js"
+import { AgentRunner } from "../src/Agents/AgentRunner.js"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
 import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
@@ -424,6 +426,35 @@ describe("RunSupervisor", () => {
         { reply: manyWords, firstTokenDelayMs: 1, tokenDelayMs: 1 },
         { runs: { tokenFlushMs: 5 } }
       )))
+    ))
+
+  it.scoped("a run whose queue position and start come in one chunk is running, not queued", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* RunSupervisor
+      const { runId } = yield* supervisor.start(spec({ prompt: "x" }))
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      const [run] = (yield* supervisor.snapshot).runs
+      expect([run?.runId, run?.state]).toEqual([runId, "running"])
+    }).pipe(
+      Effect.provide(
+        RunSupervisor.DefaultWithoutDependencies.pipe(
+          Layer.provide([
+            ProviderRegistry.layer,
+            Layer.succeed(AgentRunner, {
+              // A pool that reports the place and the start together, then works on.
+              execute: () =>
+                Stream.concat(
+                  Stream.make<[AgentOutput, AgentOutput]>(
+                    { _tag: "RunQueued", position: 1 },
+                    { _tag: "RunStarted", agent: "codex", mode: "thread-bound", model: "mock/mock-1" }
+                  ),
+                  Stream.never
+                )
+            })
+          ]),
+          Layer.provide(GatewayConfig.layerTest(withMock({})))
+        )
+      )
     ))
 
   it.scoped("snapshot lists active runs and counts completed and failed ones", () =>
