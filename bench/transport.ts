@@ -49,7 +49,8 @@ const segmentMs = numberOption("segment-ms", quick ? 2_500 : 6_000)
 const streamsPerConnection = numberOption("ws-streams", 10)
 /** The gateway's `runs.tokenFlushMs`; absent means the gateway's default. */
 const tokenFlushMs = option("token-flush-ms") === undefined ? undefined : numberOption("token-flush-ms", 0)
-const steps = (option("steps") ?? (quick ? "100,1000" : "50,100,200,500,1000,2000")).split(",").map(Number)
+/** Step 1 is the floor: what the gateway adds to one run on an otherwise idle machine. */
+const steps = (option("steps") ?? (quick ? "1,100,1000" : "1,50,100,200,500,1000,2000")).split(",").map(Number)
 /** The step whose latency and CPU fill the summary table (the issue's target is stated at 100). */
 const referenceStep = steps.includes(100) ? 100 : steps[0] ?? 100
 const runTimeoutMs = quick ? 8_000 : 20_000
@@ -86,6 +87,12 @@ const expectedRunMs = expectedLastMs
 const percentile = (values: ReadonlyArray<number>, q: number) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN
+}
+const jsLoopMs = () => {
+  const began = performance.now()
+  let sum = 0
+  for (let i = 0; i < 1e8; i++) sum += i
+  return round(performance.now() - began + (sum < 0 ? 1 : 0), 0)
 }
 const round = (value: number, digits = 2) => Number.isFinite(value) ? Number(value.toFixed(digits)) : null
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -393,6 +400,13 @@ const markdown = (
     `| added time to first token, p50 / p99 (ms)¹ | ${
       cells((t) => `${fmt(ref(t)?.ttftAddedP50Ms ?? null)} / ${fmt(ref(t)?.ttftAddedP99Ms ?? null)}`)
     } | request latency 850 → 320 ms |`,
+    ...(steps.includes(1) && referenceStep !== 1
+      ? [
+        `| the same with 1 run at a time (the floor), p50 / p99 (ms) | ${
+          cells((t) => `${fmt(at(t, 1)?.ttftAddedP50Ms ?? null)} / ${fmt(at(t, 1)?.ttftAddedP99Ms ?? null)}`)
+        } | |`
+      ]
+      : []),
     `| added time to last token, p50 / p99 (ms) | ${
       cells((t) => `${fmt(ref(t)?.ttltAddedP50Ms ?? null)} / ${fmt(ref(t)?.ttltAddedP99Ms ?? null)}`)
     } | |`,
@@ -464,7 +478,9 @@ const main = async () => {
     platform: `${os.type()} ${os.release()}`,
     loadGeneratorSharesCores: true,
     /** Other processes compete for the cores too: the 1-minute load average when the run started. */
-    loadAverageAtStart: round(os.loadavg()[0] ?? NaN)
+    loadAverageAtStart: round(os.loadavg()[0] ?? NaN),
+    /** Plain JavaScript speed, to compare machines: ms for 10^8 additions in a loop. */
+    jsLoopMs: jsLoopMs()
   }
   const began = performance.now()
   console.log(`transport bench (${quick ? "quick" : "full"}): steps ${steps.join(", ")}; ${segmentMs} ms per segment`)
