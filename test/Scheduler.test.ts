@@ -152,7 +152,7 @@ class Harness {
   }
 
   static snapshot(state: State): string {
-    return JSON.stringify([state.now, state.nextThreadId, state.queue, Array.from(state.threads.entries())])
+    return JSON.stringify([state.now, state.nextThreadId, state.queue.toArray(), Array.from(state.threads.entries())])
   }
 
   private check(before: State, event: Event, after: State, commands: ReadonlyArray<Command>): void {
@@ -162,7 +162,7 @@ class Harness {
     // Agreement with the reference model.
     assert.deepStrictEqual(commands, modelCommands)
     assert.deepStrictEqual(Array.from(after.threads.values()).sort((a, b) => a.id - b.id), modelThreads(this.model))
-    assert.deepStrictEqual(after.queue, this.model.queue)
+    assert.deepStrictEqual(after.queue.toArray(), this.model.queue)
     assert.strictEqual(after.now, this.model.now)
     assert.strictEqual(after.nextThreadId, this.model.nextId)
     // The config never changes.
@@ -277,7 +277,7 @@ class Harness {
         case "QueueMoved": {
           // Some run that waited before moved up, and no run ever moves back.
           let moved = false
-          after.queue.forEach((runId, index) => {
+          after.queue.toArray().forEach((runId, index) => {
             const was = this.announced.get(runId)
             assert.notStrictEqual(was, undefined, `${runId} moved before it was told its place`)
             assert.ok(was === undefined || index + 1 <= was, `${runId} moved back`)
@@ -339,10 +339,11 @@ class Harness {
     if (s.queued > s.starting) assert.strictEqual(s.alive, maxThreads)
     assert.ok(s.queued - s.starting <= queueSize, "more runs wait without a thread than queueSize")
     // The queue holds exactly the waiting runs, in submission order, at the positions last announced.
-    assert.deepStrictEqual(state.queue, this.waiting)
-    const positions = state.queue.map((_, index) => index + 1)
-    assert.deepStrictEqual(state.queue.map((runId) => this.announced.get(runId)), positions, "announced positions")
-    assert.deepStrictEqual(state.queue.map((runId) => positionOf(state, runId)), positions)
+    const queue = state.queue.toArray()
+    assert.deepStrictEqual(queue, this.waiting)
+    const positions = queue.map((_, index) => index + 1)
+    assert.deepStrictEqual(queue.map((runId) => this.announced.get(runId)), positions, "announced positions")
+    assert.deepStrictEqual(queue.map((runId) => positionOf(state, runId)), positions)
     assert.strictEqual(this.announced.size, state.queue.length)
     // Busy threads are exactly the running runs.
     const running = Array.from(this.running.entries()).map(([thread, runId]) => `${thread}:${runId}`).sort()
@@ -425,6 +426,12 @@ class Harness {
   }
 }
 
+/** Mostly submissions: runs wait, the queue grows and moves. */
+const busyActionArb: FastCheck.Arbitrary<Action> = FastCheck.oneof(
+  { weight: 5, arbitrary: FastCheck.constant<Action>({ kind: "submit" }) },
+  { weight: 2, arbitrary: actionArb }
+)
+
 const commandTags = (commands: ReadonlyArray<Command>) => commands.map((c) => c._tag)
 
 describe("Scheduler", () => {
@@ -444,13 +451,7 @@ describe("Scheduler", () => {
       "busy pools: long sessions of submissions with few thread events",
       {
         config: configArb,
-        actions: FastCheck.array(
-          FastCheck.oneof(
-            { weight: 5, arbitrary: FastCheck.constant<Action>({ kind: "submit" }) },
-            { weight: 2, arbitrary: actionArb }
-          ),
-          { minLength: 50, maxLength: 200 }
-        )
+        actions: FastCheck.array(busyActionArb, { minLength: 50, maxLength: 200 })
       },
       ({ actions, config }) => {
         const harness = new Harness(config)
@@ -458,6 +459,47 @@ describe("Scheduler", () => {
         harness.drain()
       },
       { fastCheck: { numRuns: 100 } }
+    )
+
+    it.prop(
+      "every state stepped again, in any order, gives what it gave the first time (states share the queue's buffer)",
+      {
+        config: configArb,
+        // Mostly submissions, so that runs wait and states append to the queue.
+        actions: FastCheck.array(busyActionArb, { maxLength: 150 }),
+        order: FastCheck.nat()
+      },
+      ({ actions, config, order }) => {
+        const harness = new Harness(config)
+        const steps: Array<{ before: State; seen: string; event: Event; after: string; commands: string }> = []
+        for (const action of actions) {
+          const before = harness.state
+          const event = harness.eventFor(action)
+          const commands = harness.send(event)
+          steps.push({
+            before,
+            seen: Harness.snapshot(before),
+            event,
+            after: Harness.snapshot(harness.state),
+            commands: JSON.stringify(commands)
+          })
+        }
+        // Older states appended to again after newer ones did, and newer ones after older ones.
+        const shuffled = steps.map((_, index) => steps[(index * 7 + order) % steps.length])
+        for (const recorded of [...shuffled, ...[...steps].reverse()]) {
+          if (recorded === undefined) continue
+          const [after, commands] = step(recorded.before, recorded.event)
+          expect(Harness.snapshot(recorded.before)).toBe(recorded.seen)
+          expect(Harness.snapshot(after)).toBe(recorded.after)
+          expect(JSON.stringify(commands)).toBe(recorded.commands)
+          // Another run joining there instead joins behind exactly that state's waiting runs.
+          const other = `other-${order++}`
+          const [joined, joinCommands] = step(recorded.before, { _tag: "Submit", runId: other })
+          const waits = !joinCommands.some((command) => command._tag === "Reject" || command._tag === "Dispatch")
+          if (waits) expect(joined.queue.toArray()).toEqual([...recorded.before.queue, other])
+        }
+      },
+      { fastCheck: { numRuns: 200 } }
     )
 
     it.prop(
@@ -543,8 +585,22 @@ describe("Scheduler", () => {
         { _tag: "Dispatch", threadId: 2, runId: "a" },
         { _tag: "QueueMoved" }
       ])
-      expect(h.state.queue).toEqual(["b", "c"])
+      expect(h.state.queue.toArray()).toEqual(["b", "c"])
       expect(h.send({ _tag: "Submit", runId: "e" })).toEqual([{ _tag: "Reject", runId: "e" }])
+    })
+
+    it("a run that left the queue and joined again still counts as waiting in an earlier state that holds it", () => {
+      const h = new Harness({ maxThreads: 1, minThreads: 1, idleTimeoutMs: 1000, queueSize: 10 })
+      h.send({ _tag: "ThreadReady", threadId: 1 })
+      for (const runId of ["a", "b", "x", "c", "d", "e", "f", "g"]) h.send({ _tag: "Submit", runId })
+      h.send({ _tag: "RunEnded", threadId: 1, reusable: true })
+      const earlier = h.state
+      expect(earlier.queue.toArray()).toEqual(["x", "c", "d", "e", "f", "g"])
+      // x runs, ends, and joins the queue again: the queue's buffer now holds it twice.
+      h.send({ _tag: "RunEnded", threadId: 1, reusable: true })
+      h.send({ _tag: "RunEnded", threadId: 1, reusable: true })
+      expect(commandTags(h.send({ _tag: "Submit", runId: "x" }))).toEqual(["Queued"])
+      expect(step(earlier, { _tag: "Submit", runId: "x" })).toEqual([earlier, []])
     })
 
     it("cancelling a queued run dequeues it and moves up the runs behind it", () => {
@@ -711,7 +767,7 @@ describe("Scheduler", () => {
       expect(Array.from(state.threads.entries())).toEqual(threads)
       expect(state.threads.get(1)?.status).toBe("starting")
       expect(next.threads.get(1)?.status).toBe("idle")
-      expect(next.queue).toEqual([])
+      expect(next.queue.toArray()).toEqual([])
     })
 
     it("initial clamps a nonsensical config", () => {

@@ -163,13 +163,14 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   const tellPositions = () => {
     positionsDue = undefined
     const queue = state.queue
-    for (const [index, runId] of queue.entries()) {
+    for (let index = 0; index < queue.length; index++) {
       // A handler changed the queue (cancelled a run, say): the rest are told from the new queue, later.
       if (state.queue !== queue) {
         positionsDue ??= setImmediate(tellPositions)
         return
       }
-      const entry = runs.get(runId)
+      const runId = queue.at(index)
+      const entry = runId === undefined ? undefined : runs.get(runId)
       if (entry?.handlers.onQueued === undefined || entry.told === index + 1) continue
       entry.told = index + 1
       entry.handlers.onQueued(index + 1)
@@ -435,7 +436,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         minThreads: config.minThreads,
         queueSize: config.queueSize,
         threads,
-        queued: state.queue,
+        queued: state.queue.toArray(),
         terminations: { ...terminations }
       }
     },

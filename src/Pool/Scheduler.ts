@@ -78,12 +78,89 @@ export interface ThreadState {
   readonly idleSince?: number
 }
 
+/**
+ * The waiting runs, head first: a window of an append-only buffer that successive states share, so that a step which
+ * adds a run at the tail or takes the head copies nothing (copying the whole queue twice per run was most of a step's
+ * allocation with many runs waiting). Only a state whose window ends at the buffer's end appends in place; any other
+ * copies its window first, so every state keeps seeing its own runs. The buffer also knows where each run was last
+ * appended, so that asking whether a run waits (every `Submit`) does not scan the queue.
+ */
+export class WaitingRuns implements Iterable<string> {
+  static readonly empty = WaitingRuns.of([])
+
+  private constructor(
+    private readonly buffer: Array<string>,
+    /** Index in `buffer` of each run's last append. */
+    private readonly appended: Map<string, number>,
+    private readonly head: number,
+    private readonly end: number
+  ) {}
+
+  private static of(runs: Array<string>): WaitingRuns {
+    return new WaitingRuns(runs, new Map(runs.map((runId, index) => [runId, index])), 0, runs.length)
+  }
+
+  get length(): number {
+    return this.end - this.head
+  }
+
+  /** The run at `index` (0 = next), if any. */
+  at(index: number): string | undefined {
+    return index >= 0 && index < this.length ? this.buffer[this.head + index] : undefined
+  }
+
+  indexOf(runId: string): number {
+    for (let index = this.head; index < this.end; index++) if (this.buffer[index] === runId) return index - this.head
+    return -1
+  }
+
+  has(runId: string): boolean {
+    const last = this.appended.get(runId)
+    if (last === undefined || last < this.head) return false
+    // Appended again past this window (by a later state, after the run had left): an earlier append may be in it.
+    return last < this.end || this.indexOf(runId) >= 0
+  }
+
+  /** `runId` joins at the tail. */
+  append(runId: string): WaitingRuns {
+    // In place while no other state appended past this one and the runs already gone take less than half the buffer.
+    if (this.buffer.length === this.end && this.head * 2 < this.end) {
+      this.buffer.push(runId)
+      this.appended.set(runId, this.end)
+      return new WaitingRuns(this.buffer, this.appended, this.head, this.end + 1)
+    }
+    const runs = this.toArray()
+    runs.push(runId)
+    return WaitingRuns.of(runs)
+  }
+
+  /** Without the head. */
+  rest(): WaitingRuns {
+    return this.length === 0 ? this : new WaitingRuns(this.buffer, this.appended, this.head + 1, this.end)
+  }
+
+  /** Without the run at `index`. */
+  without(index: number): WaitingRuns {
+    const runs = this.toArray()
+    runs.splice(index, 1)
+    return WaitingRuns.of(runs)
+  }
+
+  toArray(): Array<string> {
+    return this.buffer.slice(this.head, this.end)
+  }
+
+  *[Symbol.iterator](): Iterator<string> {
+    for (let index = this.head; index < this.end; index++) yield this.buffer[index] ?? ""
+  }
+}
+
 export interface State {
   readonly config: SchedulerConfig
   readonly now: number
   readonly threads: ReadonlyMap<ThreadId, ThreadState>
   /** Waiting runs, head first. */
-  readonly queue: ReadonlyArray<string>
+  readonly queue: WaitingRuns
   readonly nextThreadId: ThreadId
 }
 
@@ -223,7 +300,7 @@ interface Draft {
   readonly config: SchedulerConfig
   readonly now: number
   readonly threads: Map<ThreadId, ThreadState>
-  readonly queue: Array<string>
+  queue: WaitingRuns
   nextThreadId: ThreadId
   readonly commands: Array<Command>
   /** The run this step's `Submit` put at the tail of the queue. */
@@ -234,7 +311,7 @@ const draft = (state: State, now: number = state.now): Draft => ({
   config: state.config,
   now,
   threads: new Map(state.threads),
-  queue: Array.from(state.queue),
+  queue: state.queue,
   nextThreadId: state.nextThreadId,
   commands: []
 })
@@ -253,9 +330,9 @@ const settle = (before: State, d: Draft): readonly [State, ReadonlyArray<Command
   const { config } = d
   while (d.queue.length > 0) {
     const warmest = idleThread(d.threads, "warmest")
-    const runId = d.queue[0]
+    const runId = d.queue.at(0)
     if (warmest === undefined || runId === undefined) break
-    d.queue.shift()
+    d.queue = d.queue.rest()
     d.threads.set(warmest.id, { id: warmest.id, status: "busy", runId })
     d.commands.push({ _tag: "Dispatch", threadId: warmest.id, runId })
   }
@@ -276,9 +353,9 @@ const settle = (before: State, d: Draft): readonly [State, ReadonlyArray<Command
   }
   // Runs join at the tail and leave without reordering: the runs waiting before and after the step are the first
   // `kept` of the queue, and they moved up iff the last of them did.
-  const joined = d.joined !== undefined && d.queue[d.queue.length - 1] === d.joined ? d.joined : undefined
+  const joined = d.joined !== undefined && d.queue.at(d.queue.length - 1) === d.joined ? d.joined : undefined
   const kept = d.queue.length - (joined === undefined ? 0 : 1)
-  if (kept > 0 && before.queue[kept - 1] !== d.queue[kept - 1]) d.commands.push({ _tag: "QueueMoved" })
+  if (kept > 0 && before.queue.at(kept - 1) !== d.queue.at(kept - 1)) d.commands.push({ _tag: "QueueMoved" })
   if (joined !== undefined) d.commands.push({ _tag: "Queued", runId: joined, position: d.queue.length })
   const after: State = {
     config,
@@ -303,7 +380,7 @@ const busyWith = (state: State, runId: string): ThreadState | undefined => {
 }
 
 export const initial = (config: SchedulerConfig, now: number): readonly [State, ReadonlyArray<Command>] => {
-  const empty: State = { config: normalize(config), now, threads: new Map(), queue: [], nextThreadId: 1 }
+  const empty: State = { config: normalize(config), now, threads: new Map(), queue: WaitingRuns.empty, nextThreadId: 1 }
   return settle(empty, draft(empty))
 }
 
@@ -324,12 +401,12 @@ const transition = (
   switch (event._tag) {
     case "Submit": {
       const { runId } = event
-      if (state.queue.includes(runId) || busyWith(state, runId) !== undefined) return unchanged(state)
+      if (state.queue.has(runId) || busyWith(state, runId) !== undefined) return unchanged(state)
       const s = stats(state)
       const places = s.idle + s.starting + (state.config.maxThreads - s.alive)
       if (state.queue.length >= places + state.config.queueSize) return [state, [{ _tag: "Reject", runId }]]
       const d = draft(state, now)
-      d.queue.push(runId)
+      d.queue = d.queue.append(runId)
       d.joined = runId
       return settle(state, d)
     }
@@ -350,7 +427,7 @@ const transition = (
       const index = state.queue.indexOf(event.runId)
       if (index >= 0) {
         const d = draft(state, now)
-        d.queue.splice(index, 1)
+        d.queue = d.queue.without(index)
         d.commands.push({ _tag: "Dequeued", runId: event.runId })
         return settle(state, d)
       }
