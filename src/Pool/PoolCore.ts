@@ -12,7 +12,7 @@ import { RunId } from "../Domain/Ids.js"
 import { CpuQuotaExceeded, QueueFull, type RunError, ThreadOutOfMemory, WorkerCrashed } from "../Domain/RunError.js"
 import * as Scheduler from "./Scheduler.js"
 import { CreditBatches, type FromWorker, type ToWorker } from "./WorkerProtocol.js"
-import { spawnWorkerThread, type WorkerExit, type WorkerThread } from "./WorkerThread.js"
+import { spawnWorkerThread, type WorkerExit, type WorkerMessage, type WorkerThread } from "./WorkerThread.js"
 
 export interface PoolThreadStats {
   readonly id: number
@@ -72,7 +72,7 @@ export interface PoolCoreOptions {
 
 type CoreEvent =
   | Scheduler.Event
-  | { readonly _tag: "Message"; readonly threadId: number; readonly message: FromWorker }
+  | { readonly _tag: "Message"; readonly threadId: number; readonly message: WorkerMessage }
   | { readonly _tag: "WorkerGone"; readonly threadId: number; readonly exit: WorkerExit }
   | { readonly _tag: "OverQuota"; readonly threadId: number; readonly runId: string }
 
@@ -274,7 +274,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         reason: `thread exited with code ${exit.code}${exit.error === undefined ? "" : `: ${exit.error}`}`
       })
 
-  const handleMessage = (threadId: number, message: FromWorker): void => {
+  const handleMessage = (threadId: number, message: WorkerMessage): void => {
     switch (message._tag) {
       case "Ready":
         startFailures = 0

@@ -4,6 +4,7 @@
  * exit code, out-of-memory error). Plain callbacks: the pool's driver turns them into events.
  */
 import { Either, Predicate, Schema } from "effect"
+import type { AgentOutput } from "../Agents/AgentOutput.js"
 import { RunId } from "../Domain/Ids.js"
 import { checkedEvents } from "./WorkerEvents.js"
 import type { EventLoopUtilization } from "node:perf_hooks"
@@ -14,11 +15,23 @@ export type WorkerExit =
   | { readonly _tag: "OutOfMemory" }
   | { readonly _tag: "Exited"; readonly code: number; readonly error: string | undefined }
 
+/**
+ * A worker's message as the pool takes it: a batch's events are outputs (the consumer numbers them into events), not
+ * the protocol's event classes, which the main thread would build only to have them built again.
+ */
+export type WorkerMessage =
+  | Exclude<FromWorker, { readonly _tag: "Events" | "Completed" }>
+  | WorkerBatch
+
+export type WorkerBatch =
+  | { readonly _tag: "Events"; readonly runId: RunId; readonly events: ReadonlyArray<AgentOutput> }
+  | { readonly _tag: "Completed"; readonly runId: RunId; readonly events: ReadonlyArray<AgentOutput> }
+
 export interface WorkerThreadOptions {
   readonly script: URL
   readonly init: WorkerInit
   readonly heapMb: number
-  readonly onMessage: (message: FromWorker) => void
+  readonly onMessage: (message: WorkerMessage) => void
   readonly onExit: (exit: WorkerExit) => void
 }
 
@@ -60,7 +73,7 @@ const isRunId = Schema.is(RunId)
  * other message and for one that fails the check (the caller decodes those in full). Extra properties are dropped, as
  * a decode drops them.
  */
-export const checkedBatch = (raw: unknown): Extract<FromWorker, { _tag: "Events" | "Completed" }> | undefined => {
+export const checkedBatch = (raw: unknown): WorkerBatch | undefined => {
   if (!(Predicate.isTagged(raw, "Events") || Predicate.isTagged(raw, "Completed"))) return undefined
   if (!Predicate.hasProperty(raw, "runId") || !isRunId(raw.runId) || !Predicate.hasProperty(raw, "events")) {
     return undefined
