@@ -96,7 +96,6 @@ const program = Effect.gen(function*() {
         )
       )
     }).pipe(
-      Effect.provide(services),
       Effect.annotateLogs({ runId: run.runId }),
       Effect.withSpan("Worker.run", {
         attributes: { runId: run.runId, agent: run.agent, threadId: init.threadId },
@@ -143,7 +142,8 @@ const program = Effect.gen(function*() {
     ),
     Logger.minimumLogLevel(logLevelOf(config.logging.level))
   )
-  const runtime = yield* Layer.toRuntime(Layer.merge(tracing, forwardLogs))
+  // The runs' services are part of the thread's runtime, built once: nothing is provided per run.
+  const runtime = yield* Layer.toRuntime(Layer.mergeAll(tracing, forwardLogs, Layer.succeedContext(services)))
   const runFork = Runtime.runFork(runtime)
   port.on("message", (raw: unknown) => {
     const message = decode(raw)
