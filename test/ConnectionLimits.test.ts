@@ -171,10 +171,36 @@ describe("connection and stream limits", () => {
 describe("slow consumers", () => {
   // Big tokens, so that a few streams outgrow what the kernel buffers on loopback.
   const bigToken = "x".repeat(1000)
+  const bigReply = Array.from({ length: 3000 }, () => bigToken).join(" ")
   const gateway = useGateway({
     security: { websocket: { maxBufferedBytes: "256KB" } },
-    models: { providers: { mock: { tokenDelayMs: 0, reply: Array.from({ length: 2000 }, () => bigToken).join(" ") } } }
+    models: { providers: { mock: { tokenDelayMs: 0, reply: bigReply } } }
   })
+  /** A gateway that never cuts a slow reader off (its outbound limit is far above what the runs produce). */
+  const patient = useGateway({
+    security: { websocket: { maxBufferedBytes: "256MB" } },
+    runs: { eventBuffer: 4 },
+    models: { providers: { mock: { firstTokenDelayMs: 0, tokenDelayMs: 1, reply: bigReply } } }
+  })
+
+  it("with ?ack=auto, a client that stops reading holds its runs back instead of filling the gateway's memory", async () => {
+    const client = await open(patient(), {}, "?ack=auto")
+    await client.connect()
+    client.ws.pause()
+    // 4 runs of 3,000 1 KB tokens, one per ms: 12 MB, more than loopback buffers hold, within 3 s.
+    for (let i = 1; i <= 4; i++) client.request(String(i), "StartRun", { prompt: "flood me", mode: "inline" })
+    await new Promise((done) => setTimeout(done, 4000))
+    // Past the socket's high-water mark a Chunk is acknowledged only once written and nothing is written, so the
+    // streams stop taking events and each run waits on its full buffer (runs.eventBuffer) instead of completing.
+    const watcher = await open(patient())
+    await watcher.connect()
+    watcher.request("1", "Status")
+    const status = await watcher.next((message) => message.requestId === "1")
+    expect(Object(Object(status.exit).value).runs).toHaveLength(4)
+    client.ws.terminate()
+    watcher.ws.close()
+    await client.closed
+  }, 15_000)
 
   it("a client that stops reading is disconnected instead of growing the gateway's memory", async () => {
     const rssBefore = process.memoryUsage().rss

@@ -22,8 +22,9 @@ export interface ConnectionInfo {
   readonly remoteAddress: string
   readonly connectedAt: number
   /**
-   * `?ack=auto` on the URL: the gateway acknowledges each Chunk itself once the socket has written
-   * it, for hand-driven clients such as wscat. Backpressure then comes from TCP instead of Acks.
+   * `?ack=auto` on the URL: the gateway acknowledges each Chunk itself, for hand-driven clients such as wscat: at
+   * once while the socket's send buffer is under its high-water mark, otherwise once the Chunk is written.
+   * Backpressure then comes from TCP instead of Acks.
    */
   readonly autoAck: boolean
 }
@@ -85,7 +86,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
     const sendRaw = (
       connection: Connection,
       message: FromServerEncoded | ReturnType<typeof defectFrame>,
-      onWritten?: () => void
+      acknowledge?: () => void
     ) => {
       if (connection.ws.readyState !== connection.ws.OPEN) return
       let text: string
@@ -109,10 +110,18 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           connection.socket.uncork()
         })
       }
+      // An acknowledged frame may count as delivered at once while the socket's buffer is under its high-water mark;
+      // past it, only once written, so a reader that falls behind holds its streams back (TCP is the backpressure)
+      // and a fast one does not wait a write per Chunk.
+      let acknowledged = false
       connection.ws.send(text, (error) => {
         // Node reports a successful write with null or undefined.
-        if (onWritten !== undefined && (error === undefined || error === null)) onWritten()
+        if (acknowledge !== undefined && !acknowledged && (error === undefined || error === null)) acknowledge()
       })
+      if (acknowledge !== undefined && !connection.socket.writableNeedDrain) {
+        acknowledged = true
+        acknowledge()
+      }
     }
 
     const defectFrame = (message: string) => ({ _tag: "Defect", defect: protocolError(message) }) as const
