@@ -27,12 +27,15 @@ const decoderFor = (toolkit: AgentToolkit) => {
   const decodeChunk = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(toolkit)))
   // Text parts are most of a response and have no tool schema in them: built directly; the decoder gets the rest.
   const decode = (parts: Chunk.Chunk<Response.StreamPartEncoded>) => {
-    const plain = Chunk.map(parts, plainTextPart)
-    const others = Chunk.filter(parts, (part) => plainTextPart(part) === undefined)
-    const decodedOthers = Chunk.isEmpty(others) ? Effect.succeed(Chunk.empty<Part>()) : decodeChunk(others)
+    const encoded = Chunk.toReadonlyArray(parts)
+    const plain = encoded.map(plainTextPart)
+    const others = encoded.filter((_, index) => plain[index] === undefined)
+    const decodedOthers = others.length === 0
+      ? Effect.succeed(Chunk.empty<Part>())
+      : decodeChunk(Chunk.unsafeFromArray(others))
     return Effect.map(decodedOthers, (decoded) => {
       let next = 0
-      return Chunk.map(plain, (part) => part ?? Chunk.unsafeGet(decoded, next++))
+      return Chunk.unsafeFromArray(plain.map((part) => part ?? Chunk.unsafeGet(decoded, next++)))
     })
   }
   decoders.set(toolkit, decode)

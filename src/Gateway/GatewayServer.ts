@@ -36,7 +36,6 @@ export interface ListenAddress {
   readonly port: number
 }
 
-/** Answers an upgrade request without upgrading it. */
 /**
  * Connections the kernel may hold for the gateway to accept (Linux caps it at net.core.somaxconn). Node's default of
  * 511 overflowed when 2,000 HTTP clients connected at once while the gateway was busy, and the overflow surfaced as
@@ -44,6 +43,7 @@ export interface ListenAddress {
  */
 const listenBacklog = 4096
 
+/** Answers an upgrade request without upgrading it. */
 const refuseUpgrade = (socket: Duplex, status: number, message: string, extraHeaders: ReadonlyArray<string> = []) => {
   const body = JSON.stringify({ error: http.STATUS_CODES[status], message })
   socket.end(
