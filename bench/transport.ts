@@ -7,8 +7,9 @@
  * bounded in count and time; loopback only.
  *
  *   npm run bench -- [--quick] [--steps=50,100,...] [--first-token-ms=100] [--token-ms=20] [--tokens=20]
- *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--token-flush-ms=0] [--name=transport] [--no-pool]
- *                    [--only=<transport name part>] [--gateway-node-args="--cpu-prof ..."] [--gateway-entry=FILE]
+ *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--token-flush-ms=0] [--name=transport]
+ *                    [--no-pool] [--only=<transport name part>] [--gateway-node-args="--cpu-prof ..."]
+ *                    [--gateway-entry=FILE]
  */
 import * as Prompt from "@effect/ai/Prompt"
 import { Effect, Stream } from "effect"
@@ -92,6 +93,7 @@ const jsLoopMs = () => {
   const began = performance.now()
   let sum = 0
   for (let i = 0; i < 1e8; i++) sum += i
+  // `sum` is read so that the loop cannot be optimised away.
   return round(performance.now() - began + (sum < 0 ? 1 : 0), 0)
 }
 const round = (value: number, digits = 2) => Number.isFinite(value) ? Number(value.toFixed(digits)) : null
