@@ -79,6 +79,10 @@ const expectGapFree = (events: ReadonlyArray<AgentEvent>, runId: string) => {
   for (const event of events) expect(event.runId).toBe(runId)
 }
 
+/** Advances the TestClock one ms at a time, letting the run's fibers act at each step (a token is due each ms). */
+const stepClock = (ms: number) =>
+  Effect.repeatN(Effect.zipRight(TestClock.adjust(1), Effect.repeatN(Effect.yieldNow(), 20)), ms - 1)
+
 /** Twenty one-word tokens. */
 const manyWords = Array.from({ length: 20 }, (_, index) => `w${index}`).join(" ")
 
@@ -376,10 +380,7 @@ describe("RunSupervisor", () => {
       const supervisor = yield* RunSupervisor
       const { events, runId } = yield* supervisor.start(spec({ prompt: "many" }))
       // One token per ms: the first three fill the buffer behind RunStarted, then the run waits to offer the fourth.
-      for (let ms = 0; ms < 20; ms++) {
-        yield* TestClock.adjust(1)
-        yield* Effect.repeatN(Effect.yieldNow(), 20)
-      }
+      yield* stepClock(20)
       expect(yield* events.size).toEqual(Option.some(4))
       const [run] = (yield* supervisor.snapshot).runs
       expect(run?.runId).toBe(runId)
@@ -405,10 +406,7 @@ describe("RunSupervisor", () => {
       const supervisor = yield* RunSupervisor
       const { events, runId } = yield* supervisor.start(spec({ prompt: "many" }))
       const reader = yield* Effect.fork(drain(events))
-      for (let ms = 0; ms < 40; ms++) {
-        yield* TestClock.adjust(1)
-        yield* Effect.repeatN(Effect.yieldNow(), 20)
-      }
+      yield* stepClock(40)
       const { seen, result } = yield* Fiber.join(reader)
       expect(Either.isRight(result)).toBe(true)
       expectGapFree(seen, runId)
