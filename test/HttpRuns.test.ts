@@ -362,7 +362,7 @@ describe("shutdown", () => {
   it("ends a streamed run with RunCancelled{shutdown} and answers new runs 503 GatewayShuttingDown", async () => {
     const scope = Effect.runSync(Scope.make())
     const gateway = await Effect.runPromise(
-      Scope.extend(startInProcessGateway({ gateway: { shutdownGraceMs: 1000 } }), scope)
+      Scope.extend(startInProcessGateway({ gateway: { shutdownGraceMs: 500 } }), scope)
     )
     const streaming = await fetch(`http://127.0.0.1:${gateway.port}/v1/runs`, {
       method: "POST",
@@ -384,6 +384,47 @@ describe("shutdown", () => {
     const last = sseFrames(await body).at(-1)
     expect(last?.event).toBe("error")
     expect(decodeError(last?.data).error).toMatchObject({ _tag: "RunCancelled", reason: "shutdown" })
+  })
+  it("lets a paused SSE reader receive every frame up to RunCancelled{shutdown} before the connection closes", async () => {
+    const scope = Effect.runSync(Scope.make())
+    const gateway = await Effect.runPromise(
+      Scope.extend(startInProcessGateway({ gateway: { shutdownGraceMs: 500 } }), scope)
+    )
+    // Megabytes of output to a reader that does not read: the run's last frame waits behind more than the
+    // sockets buffer, so only a shutdown that lets answers finish delivers it.
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({
+        host: "127.0.0.1",
+        port: gateway.port,
+        method: "POST",
+        path: "/v1/runs",
+        agent: false,
+        headers: { ...bearer(gateway.token), accept: "text/event-stream" }
+      }, resolve)
+      req.on("error", reject)
+      req.end(JSON.stringify({ command: "head -c 16000000 /dev/zero | tr '\\0' x; sleep 30", mode: "inline" }))
+    })
+    response.pause()
+    const parts: Array<Buffer> = []
+    const body = new Promise<string>((resolve, reject) => {
+      response.on("data", (part: Buffer) => parts.push(part))
+      response.on("end", () => resolve(Buffer.concat(parts).toString()))
+      response.on("error", reject)
+    })
+    const closed = Effect.runPromise(Scope.close(scope, Exit.void))
+    // By then the grace period is over and the run cancelled: a shutdown that cuts connections has cut this one.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    response.resume()
+
+    const frames = sseFrames(await body)
+    const last = frames.at(-1)
+    expect(last?.event).toBe("error")
+    expect(decodeError(last?.data).error).toMatchObject({ _tag: "RunCancelled", reason: "shutdown" })
+    const events = frames.slice(0, -1).map((frame) => decodeEvent(frame.data))
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index))
+    const output = events.flatMap((event) => event._tag === "CommandOutput" ? [event.text] : []).join("")
+    expect(output.length).toBeGreaterThan(4_000_000)
+    await closed
   })
 })
 

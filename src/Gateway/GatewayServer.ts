@@ -43,6 +43,9 @@ export interface ListenAddress {
  */
 const listenBacklog = 4096
 
+/** How long shutdown lets each transport write the cancelled runs' last answers to slow readers before cutting them. */
+const answerDrainMs = 2000
+
 /** Answers an upgrade request without upgrading it. */
 const refuseUpgrade = (socket: Duplex, status: number, message: string, extraHeaders: ReadonlyArray<string> = []) => {
   const body = JSON.stringify({ error: http.STATUS_CODES[status], message })
@@ -138,10 +141,16 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
         resume(Effect.void)
       })
     })
+    // HTTP answers still being written (a cancelled run's last SSE frame, behind a slow reader) may finish; idle
+    // keep-alive connections close at once, and whatever is still open after answerDrainMs is cut.
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
+        const cut = setTimeout(() => server.closeAllConnections(), answerDrainMs)
+        server.close(() => {
+          clearTimeout(cut)
+          resume(Effect.void)
+        })
+        server.closeIdleConnections()
       })
     )
     const bound = server.address()
@@ -215,7 +224,7 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
         yield* sockets.idle.pipe(
           Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (idle) => idle }),
           Effect.interruptible,
-          Effect.timeoutOption("2 seconds")
+          Effect.timeoutOption(answerDrainMs)
         )
         yield* sockets.closeAll(CloseCode.goingAway, "gateway shutting down")
       })
