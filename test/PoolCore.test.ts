@@ -86,4 +86,28 @@ describe("PoolCore", () => {
       expect(told.get("c")).toEqual([3, 1])
     }).pipe(Effect.scoped))
 
+  it.live("a closed core replaces no thread and keeps no timer: nothing holds the process open", () =>
+    Effect.gen(function*() {
+      const timersBefore = process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length
+      const gone: Array<number> = []
+      const core = makePoolCore({
+        scheduler: { maxThreads: 2, minThreads: 2, idleTimeoutMs: 60_000, queueSize: 0 },
+        heapMb: 256,
+        cpuTimeMs: 60_000,
+        script: fixture,
+        configInput: {},
+        onSubagentMessage: () => {},
+        onThreadGone: (threadId) => gone.push(threadId),
+        onLog: () => {}
+      })
+      yield* statsUntil(core, (stats) => stats.threads.filter((thread) => thread.status === "idle").length === 2)
+      core.close()
+      yield* statsUntil(core, () => gone.length >= 2)
+      // Past the first respawn back-off (100 ms): a core that kept its minimum after closing would have tried again.
+      yield* Effect.sleep("400 millis")
+      expect([...gone].sort((a, b) => a - b)).toEqual([1, 2])
+      expect(core.stats().threads.every((thread) => thread.status !== "idle" && thread.status !== "busy")).toBe(true)
+      expect(process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length)
+        .toBeLessThanOrEqual(timersBefore)
+    }))
 })

@@ -138,7 +138,9 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
 
   const retryAfterMs = () => Math.min(60_000, Math.max(100, Math.round(averageRunMs / config.maxThreads)))
 
+  /** A timer the core owns; none once closed, so that a closed pool keeps nothing alive. */
   const later = (ms: number, f: () => void) => {
+    if (closed) return undefined
     const timer = setTimeout(() => {
       timers.delete(timer)
       f()
@@ -178,8 +180,10 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   }
 
   const spawn = (threadId: number) => {
-    // During a back-off the scheduler may have given up on this thread, or the pool may be closing.
-    if (closed || state.threads.get(threadId)?.status !== "starting") {
+    // A closed pool replaces no thread: its scheduler would take each refusal for a start-up death and retry forever.
+    if (closed) return
+    // During a back-off the scheduler may have given up on this thread.
+    if (state.threads.get(threadId)?.status !== "starting") {
       dispatch({ _tag: "WorkerGone", threadId, exit: { _tag: "Exited", code: 0, error: undefined } })
       return
     }
@@ -240,7 +244,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       }
       case "QueueMoved":
         // Runs collected whole (`ThreadPool.run`) want no places: nothing to tell, no turn to wait for.
-        if (watchingPlaces > 0) positionsDue ??= setImmediate(tellPositions)
+        if (watchingPlaces > 0 && !closed) positionsDue ??= setImmediate(tellPositions)
         return
       case "RunLost":
       case "Dequeued":
