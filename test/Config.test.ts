@@ -123,7 +123,7 @@ describe("Config", () => {
           expect(defaultModelOf(config)).toBe("mock/mock-1")
           expect(config.models.providers.mock.model).toBe("mock-1")
           expect(config.models.providers.mock.fail).toBeUndefined()
-          expect(config.runs).toEqual({ defaultTimeoutMs: 600000, eventBuffer: 1024, tokenFlushMs: 0 })
+          expect(config.runs).toEqual({ defaultTimeoutMs: 600000, eventBuffer: 1024, eventBufferBytes: 1048576, tokenFlushMs: 0 })
         }))
 
       it.scoped("an empty object and a blank file equal the embedded defaults", () =>

@@ -401,6 +401,34 @@ describe("RunSupervisor", () => {
       )))
     ))
 
+  it.scoped("backpressure in bytes: the run waits once its unread events weigh over eventBufferBytes, however few", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* RunSupervisor
+      const { events, runId } = yield* supervisor.start(spec({ prompt: "many" }))
+      // An event counts 96 bytes of envelope plus its text: RunStarted and "w0 " fit in 250 bytes, "w1 " goes over,
+      // so the run waits with three events unread although the count allows 1024.
+      yield* stepClock(20)
+      expect(yield* events.size).toEqual(Option.some(3))
+      // Each read lets the run go on: one `take` makes room for one more event.
+      const first = yield* events.take
+      expect(first._tag).toBe("RunStarted")
+      yield* stepClock(1)
+      expect(yield* events.size).toEqual(Option.some(3))
+      const { seen, result } = yield* drain(events)
+      expect(Either.isRight(result)).toBe(true)
+      expectGapFree([first, ...seen], runId)
+      const deltas = seen.flatMap((event) => event._tag === "TokenDelta" ? [event.text] : [])
+      // The tokens that came while the run waited went out joined, in order, nothing lost.
+      expect(deltas.slice(0, 2)).toEqual(["w0 ", "w1 "])
+      expect(deltas.length).toBeLessThan(20)
+      expect(deltas.join("")).toBe(manyWords)
+    }).pipe(
+      Effect.provide(supervisorLayer(withMock(
+        { reply: manyWords, firstTokenDelayMs: 1, tokenDelayMs: 1 },
+        { runs: { eventBufferBytes: 250 } }
+      )))
+    ))
+
   it.scoped("runs.tokenFlushMs sends the first delta at once, then joins what arrives within each window", () =>
     Effect.gen(function*() {
       const supervisor = yield* RunSupervisor

@@ -39,6 +39,7 @@ import { agentFor } from "./Agent.js"
 import { type AgentOutput, stamp } from "./AgentOutput.js"
 import { type AgentJob, AgentRunner } from "./AgentRunner.js"
 import * as InlineRunner from "./InlineRunner.js"
+import * as RunEventBuffer from "./RunEventBuffer.js"
 
 export interface StartedRun {
   readonly runId: RunId
@@ -117,7 +118,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
      * Completes the run's mailbox and its bookkeeping (counters, log, span, metrics); runs exactly once, as the run
      * fiber's exit handler.
      */
-    const finish = (run: ActiveRun, events: Mailbox.Mailbox<AgentEvent, RunError>, exit: Exit.Exit<void, RunError>) =>
+    const finish = (run: ActiveRun, events: RunEventBuffer.RunEventBuffer, exit: Exit.Exit<void, RunError>) =>
       Effect.suspend(() => {
         active.delete(run.runId)
         if (Exit.isSuccess(exit)) {
@@ -158,7 +159,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const supervise = (
       run: ActiveRun,
       job: AgentJob,
-      events: Mailbox.Mailbox<AgentEvent, RunError>,
+      events: RunEventBuffer.RunEventBuffer,
       timeoutMs: number
     ): Effect.Effect<void> => {
       let seq = 0
@@ -235,7 +236,10 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       const { agent, model } = yield* accept(spec)
       const scope = yield* Effect.scope
       const runId = RunId.make(crypto.randomUUID())
-      const events = yield* Mailbox.make<AgentEvent, RunError>({ capacity: config.runs.eventBuffer })
+      const events = yield* RunEventBuffer.make({
+        capacity: config.runs.eventBuffer,
+        budgetBytes: config.runs.eventBufferBytes
+      })
       const run: ActiveRun = {
         runId,
         agent,
@@ -268,7 +272,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       }))
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
       yield* Metric.increment(GatewayMetrics.runsStarted)
-      return { runId, events }
+      return { runId, events: events.events }
     })
 
     const stop = (run: ActiveRun, reason: ActiveRun["stopReason"]) =>

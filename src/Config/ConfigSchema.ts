@@ -583,6 +583,12 @@ export const RunsSection = Schema.Struct({
     1024,
     "Events a run may buffer while its client is slow to read; the run then waits. Default 1024."
   ),
+  eventBufferBytes: withDefault(
+    ByteSize,
+    1024 * 1024,
+    "Bytes of events (text, command output, tool results) a run may buffer while its client is slow to read; the " +
+      "run then waits. Default \"1MB\"."
+  ),
   tokenFlushMs: withDefault(
     Schema.Int.pipe(Schema.between(0, 1_000)),
     0,

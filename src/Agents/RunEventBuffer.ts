@@ -1,0 +1,130 @@
+/**
+ * A run's numbered events on their way to its client, bounded twice: in events (`runs.eventBuffer`, the mailbox's
+ * capacity) and in bytes (`runs.eventBufferBytes`). One event can weigh megabytes (a command's output, a file a tool
+ * read, the whole reply), so a count alone let a reader that stopped reading hold a thousand of them in the gateway's
+ * memory. The run waits while its unread events weigh more than the budget, and goes on as the client reads: nothing
+ * is dropped, the slow reader only slows its own run.
+ */
+import { type Chunk, Effect, Effectable, Inspectable, Mailbox, type Option } from "effect"
+import type { NoSuchElementException } from "effect/Cause"
+import type { AgentEvent } from "../Domain/AgentEvent.js"
+import type { RunError } from "../Domain/RunError.js"
+
+/** What an event's envelope (tag, run id, seq, time) counts for, beyond its text. */
+const EnvelopeBytes = 96
+
+const jsonLength = (value: unknown): number => {
+  try {
+    return JSON.stringify(value)?.length ?? 0
+  } catch {
+    return 0
+  }
+}
+
+/** The bytes an event counts for: its text, or its JSON values, plus the envelope. */
+export const weightOf = (event: AgentEvent): number => {
+  switch (event._tag) {
+    case "TokenDelta":
+    case "CommandOutput":
+    case "RunCompleted":
+      return EnvelopeBytes + event.text.length
+    case "ToolCalled":
+      return EnvelopeBytes + jsonLength(event.params)
+    case "ToolResult":
+      return EnvelopeBytes + jsonLength(event.result)
+    case "SubagentEvent":
+      return EnvelopeBytes + weightOf(event.event)
+    default:
+      return EnvelopeBytes
+  }
+}
+
+export interface RunEventBuffer {
+  /** The client's side: every read lets the run go on. */
+  readonly events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>
+  /** Buffers the events (waiting while the mailbox is full), then waits while the unread ones weigh over the budget. */
+  readonly offerAll: (events: ReadonlyArray<AgentEvent>) => Effect.Effect<void>
+  readonly end: Effect.Effect<boolean>
+  readonly fail: (error: RunError) => Effect.Effect<boolean>
+}
+
+/** The mailbox as its reader sees it, telling the buffer what was read. */
+class ReadEvents extends Effectable.Class<readonly [Chunk.Chunk<AgentEvent>, boolean], RunError>
+  implements Mailbox.ReadonlyMailbox<AgentEvent, RunError>
+{
+  readonly [Mailbox.ReadonlyTypeId]: Mailbox.ReadonlyTypeId = Mailbox.ReadonlyTypeId
+  readonly takeAll: Effect.Effect<readonly [Chunk.Chunk<AgentEvent>, boolean], RunError>
+  readonly clear: Effect.Effect<Chunk.Chunk<AgentEvent>, RunError>
+  readonly take: Effect.Effect<AgentEvent, RunError | NoSuchElementException>
+  readonly await: Effect.Effect<void, RunError>
+  readonly size: Effect.Effect<Option.Option<number>>
+  readonly unsafeSize: () => Option.Option<number>
+  readonly takeN: (n: number) => Effect.Effect<readonly [Chunk.Chunk<AgentEvent>, boolean], RunError>
+
+  constructor(mailbox: Mailbox.ReadonlyMailbox<AgentEvent, RunError>, read: (events: Iterable<AgentEvent>) => void) {
+    super()
+    const readMany = <A extends readonly [Chunk.Chunk<AgentEvent>, boolean]>(taken: A) => {
+      read(taken[0])
+      return taken
+    }
+    this.takeAll = Effect.map(mailbox.takeAll, readMany)
+    this.takeN = (n) => Effect.map(mailbox.takeN(n), readMany)
+    this.clear = Effect.map(mailbox.clear, (events) => {
+      read(events)
+      return events
+    })
+    this.take = Effect.map(mailbox.take, (event) => {
+      read([event])
+      return event
+    })
+    this.await = mailbox.await
+    this.size = mailbox.size
+    this.unsafeSize = () => mailbox.unsafeSize()
+  }
+
+  commit() {
+    return this.takeAll
+  }
+
+  toJSON() {
+    return { _id: "RunEvents", size: this.unsafeSize() }
+  }
+
+  override toString() {
+    return Inspectable.format(this.toJSON())
+  }
+
+  [Inspectable.NodeInspectSymbol]() {
+    return this.toJSON()
+  }
+}
+
+export const make = (options: { readonly capacity: number; readonly budgetBytes: number }) =>
+  Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<AgentEvent, RunError>({ capacity: options.capacity })
+    /** Weight of the events offered and not yet read. */
+    let unread = 0
+    const room = yield* Effect.makeLatch(true)
+    const read = (events: Iterable<AgentEvent>) => {
+      for (const event of events) unread -= weightOf(event)
+      if (unread <= options.budgetBytes) room.unsafeOpen()
+    }
+    const offerAll = (events: ReadonlyArray<AgentEvent>) =>
+      Effect.suspend(() => {
+        for (const event of events) unread += weightOf(event)
+        return Effect.zipRight(
+          mailbox.offerAll(events),
+          Effect.suspend(() => {
+            if (unread <= options.budgetBytes) return Effect.void
+            room.unsafeClose()
+            return room.await
+          })
+        )
+      })
+    return {
+      events: new ReadEvents(mailbox, read),
+      offerAll,
+      end: mailbox.end,
+      fail: (error: RunError) => mailbox.fail(error)
+    } satisfies RunEventBuffer
+  })
