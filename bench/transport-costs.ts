@@ -82,6 +82,19 @@ const main = Effect.gen(function*() {
     yield* Stream.runDrain(Mailbox.toStream(run.events))
   }))
   yield* Effect.promise(() => measure("inline run through the supervisor", () => Effect.runPromise(oneRun)))
+  // Read as the RPC server reads a stream's mailbox (a loop of `takeAll`), without Stream machinery on the reader.
+  const oneRunTaken = Effect.scoped(Effect.gen(function*() {
+    const run = yield* supervisor.start(spec)
+    let done = false
+    yield* Effect.whileLoop({
+      while: () => !done,
+      body: () => Effect.map(run.events.takeAll, ([, ended]) => void (done = ended)),
+      step: () => {}
+    })
+  }))
+  yield* Effect.promise(() =>
+    measure("inline run through the supervisor, read by takeAll", () => Effect.runPromise(oneRunTaken))
+  )
 })
 
 Effect.runPromise(
