@@ -6,7 +6,7 @@
  *
  *   npm run bench -- [--quick]
  */
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -88,10 +88,10 @@ const makeJob = (languageModel: AgentJob["model"]["languageModel"]): AgentJob =>
 })
 
 /**
- * Sequential latency and throughput of one pool (noop worker or the real agent), through `run` (the pool's own
- * API) or `submit` (the Stream the run supervisor consumes, which adds Effect Stream machinery per run).
+ * Sequential latency and throughput of one pool (noop worker or the real agent), through `run` (the outputs collected)
+ * or `execute` (the outputs handed over as they come, as the run supervisor takes them).
  */
-const measurePool = (name: string, script: URL | undefined, sequential: number, total: number, api: "run" | "submit") =>
+const measurePool = (name: string, script: URL | undefined, sequential: number, total: number, api: "run" | "execute") =>
   Effect.gen(function*() {
     const pool = yield* ThreadPool.ThreadPool
     const languageModel = yield* MockLanguageModel.make(GatewayConfig.fromInput({}).config.models.providers.mock)
@@ -108,9 +108,10 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
         yield* pool.run(makeJob(languageModel))
         first = performance.now()
       } else {
-        yield* Stream.runForEach(pool.submit(makeJob(languageModel)), () =>
+        yield* pool.execute(makeJob(languageModel), () =>
           Effect.sync(() => {
             if (first === 0) first = performance.now()
+            return true
           }))
       }
       if (i >= 50) latencies.push(first - start)
@@ -123,7 +124,7 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
     // `inFlight` lanes, each submitting its next task when its last one ends: the shape of piscina's side (a fiber per
     // task instead cost the harness about 3 µs per task more than piscina's async lanes).
     const task = Effect.suspend(() =>
-      api === "run" ? pool.run(makeJob(languageModel)) : Stream.runDrain(pool.submit(makeJob(languageModel)))
+      api === "run" ? pool.run(makeJob(languageModel)) : pool.execute(makeJob(languageModel), () => Effect.succeed(true))
     )
     const lane = Effect.whileLoop({
       while: () => begun < total && Date.now() < deadline,
@@ -205,16 +206,16 @@ const main = Effect.gen(function*() {
       measurePool("ThreadPool.run (noop worker)", noop, sequentialCount / 2, throughputCount / 2, "run")
     ],
     [
-      "ThreadPool.submit stream (noop worker)",
-      measurePool("ThreadPool.submit stream (noop worker)", noop, sequentialCount / 2, throughputCount / 8, "submit")
+      "ThreadPool.execute (noop worker)",
+      measurePool("ThreadPool.execute (noop worker)", noop, sequentialCount / 2, throughputCount / 2, "execute")
     ]
   ]
   const rows: Array<Row> = []
   for (let round = 0; round < rounds; round++) {
     for (const [name, measure] of measurements) if (selected(name)) rows.push(yield* measure)
   }
-  const agentRow = "ThreadPool.submit (real worker, mock agent run)"
-  if (selected(agentRow)) rows.push(yield* measurePool(agentRow, undefined, agentRuns, agentRuns * 2, "submit"))
+  const agentRow = "ThreadPool.execute (real worker, mock agent run)"
+  if (selected(agentRow)) rows.push(yield* measurePool(agentRow, undefined, agentRuns, agentRuns * 2, "execute"))
   const merged = new Map<string, Array<Row>>()
   for (const row of rows) merged.set(row.name, [...(merged.get(row.name) ?? []), row])
   const summary = [...merged.entries()].map(([name, samples]) => ({

@@ -74,7 +74,10 @@ const main = Effect.gen(function*() {
   const runner = yield* AgentRunner
   const spec = new StartRun({ prompt: "bench", mode: "inline" })
   yield* Effect.promise(() =>
-    measure("agent runner", drained(runner.execute({ runId: RunId.make("bench"), agent: "codex", spec, model })))
+    measure("agent runner", () =>
+      Effect.runPromise(
+        runner.execute({ runId: RunId.make("bench"), agent: "codex", spec, model }, () => Effect.succeed(true))
+      ))
   )
   const supervisor = yield* RunSupervisor
   const oneRun = Effect.scoped(Effect.gen(function*() {

@@ -1,7 +1,7 @@
 /** The run lifecycle: numbering, validation, timeouts, cancellation, disconnects, commands, backpressure, shutdown. */
 import { LanguageModel } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, Fiber, Layer, Mailbox, Option, Scope, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Either, Exit, Fiber, Layer, Mailbox, Option, Scope, Stream, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
@@ -468,13 +468,13 @@ describe("RunSupervisor", () => {
             ProviderRegistry.layer,
             Layer.succeed(AgentRunner, {
               // A pool that reports the place and the start together, then works on.
-              execute: () =>
-                Stream.concat(
-                  Stream.make<[AgentOutput, AgentOutput]>(
+              execute: (_, emit) =>
+                Effect.zipRight(
+                  emit(Chunk.make<[AgentOutput, AgentOutput]>(
                     { _tag: "RunQueued", position: 1 },
                     { _tag: "RunStarted", agent: "codex", mode: "thread-bound", model: "mock/mock-1" }
-                  ),
-                  Stream.never
+                  )),
+                  Effect.never
                 )
             })
           ]),

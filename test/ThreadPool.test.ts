@@ -4,7 +4,7 @@
  * while other runs go on; the real worker entry runs the mock agent end to end.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Fiber, Layer, Stream } from "effect"
+import { Chunk, Effect, Either, Fiber, Layer, Queue } from "effect"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
 import type { AgentJob } from "../src/Agents/AgentRunner.js"
 import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
@@ -39,12 +39,21 @@ const job = (prompt: string): Effect.Effect<AgentJob> =>
     model: { id: "mock/mock-1", provider: "mock", model: "mock-1", languageModel }
   }))
 
-const run = (prompt: string) =>
-  Effect.gen(function*() {
-    const pool = yield* ThreadPool
-    const outputs = yield* Stream.runCollect(pool.submit(yield* job(prompt))).pipe(Effect.either)
-    return Either.map(outputs, Chunk.toReadonlyArray)
+/** Every output the pool hands over for the job, in order. */
+const collect = (job: AgentJob) =>
+  Effect.flatMap(ThreadPool, (pool) => {
+    const outputs: Array<AgentOutput> = []
+    return Effect.as(
+      pool.execute(job, (chunk) =>
+        Effect.sync(() => {
+          outputs.push(...chunk)
+          return true
+        })),
+      outputs
+    )
   })
+
+const run = (prompt: string) => Effect.flatMap(job(prompt), (job) => Effect.either(collect(job)))
 
 const tags = (outputs: ReadonlyArray<AgentOutput>) => outputs.map((output) => output._tag)
 
@@ -129,15 +138,14 @@ describe("ThreadPool with a misbehaving worker", () => {
 
   it.live("queues FIFO with positions, refuses past queueSize with QueueFull, and cancelling frees the thread", () =>
     Effect.gen(function*() {
-      const pool = yield* ThreadPool
       const hung = yield* hangOneThread
-      const queued = yield* Effect.fork(Stream.runCollect(pool.submit(yield* job("queued"))))
+      const queued = yield* Effect.fork(collect(yield* job("queued")))
       yield* statsUntil((stats) => stats.queued.length === 1)
       const refused = yield* run("refused")
       expect(Either.isLeft(refused) && refused.left._tag === "QueueFull" && refused.left.queueSize).toBe(1)
       // Cancel the hung run: its thread is terminated and the queued run gets the replacement.
       yield* Fiber.interrupt(hung)
-      const queuedOutputs = Chunk.toReadonlyArray(yield* Fiber.join(queued))
+      const queuedOutputs = yield* Fiber.join(queued)
       expect(queuedOutputs[0]).toEqual({ _tag: "RunQueued", position: 1 })
       expect(tags(queuedOutputs).at(-1)).toBe("RunCompleted")
       expect(errorTag(yield* run("next"))).toBe("success")
@@ -156,21 +164,27 @@ describe("ThreadPool with a misbehaving worker", () => {
       expect(tags(outputs)).toEqual(["RunStarted", "TokenDelta", "RunCompleted"])
     }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 1 } } }))))
 
-  it.live("a stream's consumer that has not taken its place in the queue yet is given only the latest", () =>
+  it.live("a consumer that has not taken its place in the queue yet is given only the latest", () =>
     Effect.gen(function*() {
       const pool = yield* ThreadPool
       const hung = yield* hangOneThread
       const ahead = [yield* Effect.fork(run("a")), yield* Effect.fork(run("b"))]
       yield* statsUntil((stats) => stats.queued.length === 2)
-      const pull = yield* Stream.toPull(pool.submit(yield* job("last")))
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([{ _tag: "RunQueued", position: 3 }])
+      // The consumer takes its first place, then is busy until `busy` opens.
+      const emitted = yield* Queue.unbounded<ReadonlyArray<AgentOutput>>()
+      const busy = yield* Effect.makeLatch(false)
+      const last = yield* Effect.fork(pool.execute(yield* job("last"), (chunk) =>
+        Effect.as(Effect.zipRight(Queue.offer(emitted, Chunk.toReadonlyArray(chunk)), busy.await), true)))
+      expect(yield* Queue.take(emitted)).toEqual([{ _tag: "RunQueued", position: 3 }])
       // Each run ahead leaves in a turn of its own, so the pool tells "last" its place twice; it takes them once.
       for (const fiber of ahead) {
         yield* Fiber.interrupt(fiber)
         yield* Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
       }
-      expect(Chunk.toReadonlyArray(yield* pull)).toEqual([{ _tag: "RunQueued", position: 1 }])
+      yield* busy.open
+      expect(yield* Queue.take(emitted)).toEqual([{ _tag: "RunQueued", position: 1 }])
       yield* Fiber.interrupt(hung)
+      yield* Fiber.interrupt(last)
     }).pipe(
       Effect.scoped,
       Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 3 } } }))
@@ -181,7 +195,7 @@ describe("ThreadPool with a misbehaving worker", () => {
       const pool = yield* ThreadPool
       let taken = 0
       const seen: Array<readonly [batch: number, credits: number]> = []
-      yield* Stream.runForEachChunk(pool.submit(yield* job("flood")), (chunk) =>
+      yield* pool.execute(yield* job("flood"), (chunk) =>
         Effect.gen(function*() {
           for (const output of chunk) {
             if (output._tag !== "TokenDelta") continue
@@ -192,6 +206,7 @@ describe("ThreadPool with a misbehaving worker", () => {
           }
           taken += Chunk.size(chunk)
           yield* Effect.sleep("5 millis")
+          return true
         }))
       expect(seen.map(([batch]) => batch)).toEqual(Array.from({ length: 40 }, (_, i) => i))
       // Held back: past the first MaxOutstandingBatches, every batch waited for a credit.

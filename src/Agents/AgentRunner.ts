@@ -1,8 +1,8 @@
 /**
  * The seam between the supervisor and where an agent executes: the inline runner (main-thread fibers) today, the
- * worker-thread pool for thread-bound runs next. A runner streams the outputs of ONE run, not yet numbered.
+ * worker-thread pool for thread-bound runs. A runner hands over the outputs of ONE run, not yet numbered.
  */
-import { Context, type Stream } from "effect"
+import { type Chunk, Context, type Effect } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import type { RunId } from "../Domain/Ids.js"
 import type { RunError } from "../Domain/RunError.js"
@@ -31,12 +31,20 @@ export interface TraceParent {
   readonly spanId: string
 }
 
+/**
+ * Where a runner hands a run's outputs, in order, a batch at a time. The runner waits for it (backpressure); `false`
+ * means no more are wanted (the consumer has `RunCompleted`), and the runner then ends.
+ */
+export type EmitOutputs = (outputs: Chunk.Chunk<AgentOutput>) => Effect.Effect<boolean>
+
 export interface AgentRunnerService {
   /**
-   * The run's outputs: optionally `RunQueued`, then `RunStarted`, the agent's work and `RunCompleted` last.
-   * Interrupting the stream stops the run and releases whatever it holds (processes, threads).
+   * Runs the job, handing its outputs to `emit`: optionally `RunQueued`, then `RunStarted`, the agent's work and
+   * `RunCompleted` last; ends with the run, or fails with its error. A push, not a Stream: on the thread-bound path
+   * a Stream between the pool and the supervisor cost ten times the pool's own main-thread work per run.
+   * Interrupting it stops the run and releases whatever it holds (processes, threads).
    */
-  readonly execute: (job: AgentJob) => Stream.Stream<AgentOutput, RunError>
+  readonly execute: (job: AgentJob, emit: EmitOutputs) => Effect.Effect<void, RunError>
 }
 
 export class AgentRunner extends Context.Tag("openclaw/AgentRunner")<AgentRunner, AgentRunnerService>() {}

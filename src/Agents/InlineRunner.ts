@@ -1,9 +1,9 @@
 /** The `AgentRunner` that runs agents on the main thread's fibers (inline runs, and every run a worker executes). */
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Sink, Stream } from "effect"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { type AgentRequirements, agentFor } from "./Agent.js"
 import type { AgentOutput } from "./AgentOutput.js"
-import { type AgentJob, AgentRunner, type AgentRunnerService } from "./AgentRunner.js"
+import { type AgentJob, AgentRunner, type AgentRunnerService, type EmitOutputs } from "./AgentRunner.js"
 import * as InlineSubagents from "./InlineSubagents.js"
 import * as Tools from "./Tools.js"
 
@@ -11,7 +11,7 @@ export const make: Effect.Effect<AgentRunnerService, never, AgentRequirements | 
   function*() {
     const { config } = yield* GatewayConfig
     const services = yield* Effect.context<AgentRequirements>()
-    const execute = (job: AgentJob) => {
+    const execute = (job: AgentJob, emit: EmitOutputs) => {
       const started: AgentOutput = { _tag: "RunStarted", agent: job.agent, mode: job.spec.mode, model: job.model.id }
       const context = {
         runId: job.runId,
@@ -21,7 +21,8 @@ export const make: Effect.Effect<AgentRunnerService, never, AgentRequirements | 
         maxSteps: config.agents.maxSteps
       }
       return Stream.concat(Stream.make(started), agentFor(job.agent).run(context)).pipe(
-        Stream.provideContext(services)
+        Stream.provideContext(services),
+        Stream.run(Sink.forEachChunkWhile(emit))
       )
     }
     return AgentRunner.of({ execute })

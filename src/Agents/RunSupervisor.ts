@@ -14,9 +14,7 @@ import {
   Mailbox,
   Metric,
   Option,
-  type Scope,
-  Sink,
-  Stream
+  type Scope
 } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
@@ -206,8 +204,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             ? offered
             : Effect.zipLeft(offered, Effect.sleep(flushWindow))
         })
-      return runner.execute(job).pipe(
-        Stream.run(Sink.forEachChunkWhile(emit)),
+      return runner.execute(job, emit).pipe(
         Effect.zipRight(Effect.suspend(() =>
           sawCompleted
             ? Effect.void

@@ -12,7 +12,7 @@ export const make = Effect.gen(function*() {
   const pool = yield* ThreadPool
   const inline = yield* AgentRunner
   return AgentRunner.of({
-    execute: (job) => job.spec.mode === "inline" ? inline.execute(job) : pool.submit(job)
+    execute: (job, emit) => job.spec.mode === "inline" ? inline.execute(job, emit) : pool.execute(job, emit)
   })
 })
 

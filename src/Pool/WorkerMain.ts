@@ -17,7 +17,6 @@ import {
   Option,
   Runtime,
   Schema,
-  Stream,
   Tracer
 } from "effect"
 import * as v8 from "node:v8"
@@ -80,21 +79,22 @@ const program = Effect.gen(function*() {
       const send = (events: ReadonlyArray<AgentEvent>) =>
         Effect.zipRight(semaphore.take(1), Effect.sync(() => postBatch({ _tag: "Events", runId: run.runId, events })))
       let seq = 0
-      yield* runner.execute({ runId: run.runId, agent: run.agent, spec: run.spec, model, depth: run.depth }).pipe(
-        Stream.runForEachChunk((outputs) =>
-          Effect.flatMap(Clock.currentTimeMillis, (at) => {
-            const events = Chunk.toReadonlyArray(Chunk.map(outputs, (output) => stamp(output, run.runId, seq++, at)))
-            // Outputs after RunCompleted (an agent breaking its contract) send the held batch first, in order.
-            const held = last
-            last = undefined
-            const flushed = held === undefined ? Effect.void : send(held)
-            if (!events.some((event) => event._tag === "RunCompleted")) return Effect.zipRight(flushed, send(events))
-            return Effect.map(flushed, () => {
-              last = events
-            })
+      const job = { runId: run.runId, agent: run.agent, spec: run.spec, model, depth: run.depth }
+      yield* runner.execute(job, (outputs) =>
+        Effect.flatMap(Clock.currentTimeMillis, (at) => {
+          const events = Chunk.toReadonlyArray(Chunk.map(outputs, (output) => stamp(output, run.runId, seq++, at)))
+          // Outputs after RunCompleted (an agent breaking its contract) send the held batch first, in order.
+          const held = last
+          last = undefined
+          const flushed = held === undefined ? Effect.void : send(held)
+          if (!events.some((event) => event._tag === "RunCompleted")) {
+            return Effect.as(Effect.zipRight(flushed, send(events)), true)
+          }
+          return Effect.map(flushed, () => {
+            last = events
+            return true
           })
-        )
-      )
+        }))
     }).pipe(
       Effect.annotateLogs({ runId: run.runId }),
       Effect.withSpan("Worker.run", {
