@@ -6,7 +6,7 @@
  */
 import type { LanguageModel } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, type Scope, Stream } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -152,17 +152,21 @@ const runCodex = (languageModel: LanguageModel.Service, prompt: string) =>
       (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
     )
     const tools = Tools.layer({ workspaceRoot: root, maxSubagentDepth: 0, secretEnvNames: [] })
-    const outputs = yield* CodexAgent.run({
+    const outputs: Array<AgentOutput> = []
+    yield* CodexAgent.run({
       runId: RunId.make(crypto.randomUUID()),
       spec: new StartRun({ prompt, mode: "inline" }),
       model: { id: "suite/model", provider: "suite", model: "model", languageModel },
       depth: 0,
       maxSteps: 4
-    }).pipe(
-      Stream.runCollect,
+    }, (chunk) =>
+      Effect.sync(() => {
+        outputs.push(...chunk)
+        return true
+      })).pipe(
       Effect.provide(InlineSubagents.layer({ maxSteps: 4 }).pipe(Layer.provideMerge(tools)))
     )
-    return { outputs: Chunk.toReadonlyArray(outputs), root }
+    return { outputs, root }
   })
 
 const textOf = (outputs: ReadonlyArray<AgentOutput>) =>

@@ -63,8 +63,11 @@ const agentLayer = (root: string, options: { readonly maxSubagentDepth?: number;
 const runCodex = (context: AgentContext, root: string, options: Parameters<typeof agentLayer>[1] = {}) =>
   Effect.gen(function*() {
     const seen: Array<AgentOutput> = []
-    const result = yield* CodexAgent.run(context).pipe(
-      Stream.runForEach((output) => Effect.sync(() => seen.push(output))),
+    const result = yield* CodexAgent.run(context, (outputs) =>
+      Effect.sync(() => {
+        seen.push(...outputs)
+        return true
+      })).pipe(
       Effect.either,
       Effect.provide(agentLayer(root, options))
     )

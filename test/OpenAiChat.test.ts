@@ -385,8 +385,11 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiChat", (
         Layer.provideMerge(Tools.layer({ workspaceRoot: root, maxSubagentDepth: 1, secretEnvNames: [] }))
       )
       const seen: Array<AgentOutput> = []
-      const result = yield* CodexAgent.run(context).pipe(
-        Stream.runForEach((output) => Effect.sync(() => seen.push(output))),
+      const result = yield* CodexAgent.run(context, (outputs) =>
+        Effect.sync(() => {
+          seen.push(...outputs)
+          return true
+        })).pipe(
         Effect.either,
         Effect.provide(agentLayer)
       )

@@ -1,11 +1,11 @@
 /** The contract every agent loop implements, and the agents the gateway knows by name. */
-import type { Option, Stream } from "effect"
+import type { Effect, Option } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import type { RunId } from "../Domain/Ids.js"
 import type { InvalidRequest, RunError } from "../Domain/RunError.js"
 import type { StartRun } from "../Domain/RunSpec.js"
 import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
-import type { AgentOutput } from "./AgentOutput.js"
+import type { EmitOutputs } from "./AgentRunner.js"
 import { CodexAgent } from "./CodexAgent.js"
 import { SubAgent } from "./SubAgent.js"
 import type { Subagents } from "./Subagents.js"
@@ -26,8 +26,12 @@ export interface Agent<R = never> {
   readonly name: KnownAgent
   /** Refuses a spec this agent cannot run; checked before the run is accepted. */
   readonly validate: (spec: StartRun) => Option.Option<InvalidRequest>
-  /** The run's outputs, ending with `RunCompleted` (whose `durationMs` the supervisor sets). */
-  readonly run: (context: AgentContext) => Stream.Stream<AgentOutput, RunError, R>
+  /**
+   * Runs the agent, handing its outputs to `emit` as they come, ending with `RunCompleted` (whose `durationMs` the
+   * supervisor sets). An agent may ignore what `emit` answers: only `RunCompleted`, its last output, is answered
+   * `false`. Pushed rather than streamed: each Stream stage between the model and the supervisor cost CPU per token.
+   */
+  readonly run: (context: AgentContext, emit: EmitOutputs) => Effect.Effect<void, RunError, R>
 }
 
 /** What a run needs: its tools (workspace, commands, files) and a way to start subagents. */

@@ -11,6 +11,7 @@ import { AgentFailed, ProviderFailed } from "../Domain/RunError.js"
 import { Usage } from "../Domain/Usage.js"
 import type { AgentContext } from "./Agent.js"
 import type { AgentOutput, AgentOutputOf } from "./AgentOutput.js"
+import type { EmitOutputs } from "./AgentRunner.js"
 import { streamTurn } from "./ModelTurn.js"
 import type { Subagents } from "./Subagents.js"
 import type { RunTools, ToolCall } from "./Tools.js"
@@ -43,74 +44,70 @@ export const stepsExhausted = (context: AgentContext): AgentFailed =>
   })
 
 /**
- * Runs the loop from a user prompt. Each turn streams the model's text as `TokenDelta`; its tool calls are then
- * performed one after the other, in order (`ToolCalled`, the tool's events, `ToolResult`), and the next turn sees the
- * whole conversation so far. The run completes with the text of the last turn (the answer) and the usage summed
- * over all turns. If turn `maxSteps` still asks for tools, those calls are not performed and the run fails with
- * `AgentFailed` (the model never answered; its partial text was streamed already).
+ * Runs the loop from a user prompt, handing its outputs to `emit`. Each turn streams the model's text as `TokenDelta`;
+ * its tool calls are then performed one after the other, in order (`ToolCalled`, the tool's events, `ToolResult`),
+ * and the next turn sees the whole conversation so far. The run completes with the text of the last turn (the
+ * answer) and the usage summed over all turns. If turn `maxSteps` still asks for tools, those calls are not
+ * performed and the run fails with `AgentFailed` (the model never answered; its partial text was streamed already).
  */
 export const run = (
   context: AgentContext,
   tools: RunTools,
-  prompt: string
-): Stream.Stream<AgentOutput, ProviderFailed | AgentFailed, Subagents> => {
+  prompt: string,
+  emit: EmitOutputs
+): Effect.Effect<void, ProviderFailed | AgentFailed, Subagents> => {
   const turn = (
     step: number,
     history: ReadonlyArray<Prompt.Message>,
     usage: Usage
-  ): Stream.Stream<AgentOutput, ProviderFailed | AgentFailed, Subagents> =>
-    Stream.suspend(() => {
+  ): Effect.Effect<void, ProviderFailed | AgentFailed, Subagents> =>
+    Effect.suspend(() => {
       let text = ""
       let turnUsage = noUsage
       const calls: Array<ToolCall> = []
-      // One pass over each chunk of parts (a stream stage per token costs more than the rest of its path).
-      const toOutputs = (parts: Chunk.Chunk<Response.StreamPart<Record<string, Tool.Any>>>) => {
-        const outputs: Array<AgentOutput> = []
-        for (const part of parts) {
-          switch (part.type) {
-            case "text-delta":
-              text += part.delta
-              outputs.push({ _tag: "TokenDelta", text: part.delta })
-              break
-            case "tool-call":
-              calls.push({ id: part.id, name: part.name, params: part.params })
-              break
-            case "finish":
-              turnUsage = new Usage({
-                inputTokens: part.usage.inputTokens ?? 0,
-                outputTokens: part.usage.outputTokens ?? 0
-              }, true)
+      // One pass over each chunk of parts, straight into `emit`: the model's stream is the only Stream on the path.
+      const reply = Stream.runForEachChunk(
+        streamTurn(context.model, Prompt.fromMessages(history), tools.toolkit),
+        (parts: Chunk.Chunk<Response.StreamPart<Record<string, Tool.Any>>>) => {
+          const outputs: Array<AgentOutput> = []
+          for (const part of parts) {
+            switch (part.type) {
+              case "text-delta":
+                text += part.delta
+                outputs.push({ _tag: "TokenDelta", text: part.delta })
+                break
+              case "tool-call":
+                calls.push({ id: part.id, name: part.name, params: part.params })
+                break
+              case "finish":
+                turnUsage = new Usage({
+                  inputTokens: part.usage.inputTokens ?? 0,
+                  outputTokens: part.usage.outputTokens ?? 0
+                }, true)
+            }
           }
+          return outputs.length === 0 ? Effect.void : emit(Chunk.unsafeFromArray(outputs))
         }
-        return Chunk.unsafeFromArray(outputs)
-      }
-      const reply = streamTurn(context.model, Prompt.fromMessages(history), tools.toolkit).pipe(
-        Stream.mapChunks(toOutputs),
-        Stream.mapError((error) => toProviderFailed(context.model.provider, error))
-      )
-      const afterwards = Stream.suspend(() => {
+      ).pipe(Effect.mapError((error) => toProviderFailed(context.model.provider, error)))
+      const afterwards = Effect.suspend(() => {
         const total = addUsage(usage, turnUsage)
-        if (calls.length === 0) return Stream.make(completed(text, total))
-        if (step >= context.maxSteps) return Stream.fail(stepsExhausted(context))
+        if (calls.length === 0) return Effect.asVoid(emit(Chunk.of(completed(text, total))))
+        if (step >= context.maxSteps) return Effect.fail(stepsExhausted(context))
         const results: Array<Prompt.ToolResultPart> = []
-        const performed = Stream.fromIterable(calls).pipe(
-          Stream.flatMap((call) =>
-            tools.call(call).pipe(
-              Stream.tap((output) =>
-                Effect.sync(() => {
-                  if (output._tag !== "ToolResult" || output.callId !== call.id) return
-                  results.push(Prompt.toolResultPart({
-                    id: call.id,
-                    name: call.name,
-                    isFailure: output.isError,
-                    result: output.result,
-                    providerExecuted: false
-                  }))
-                })
-              )
-            )
-          )
-        )
+        const performed = Effect.forEach(calls, (call) =>
+          Stream.runForEachChunk(tools.call(call), (outputs) => {
+            for (const output of outputs) {
+              if (output._tag !== "ToolResult" || output.callId !== call.id) continue
+              results.push(Prompt.toolResultPart({
+                id: call.id,
+                name: call.name,
+                isFailure: output.isError,
+                result: output.result,
+                providerExecuted: false
+              }))
+            }
+            return emit(outputs)
+          }), { discard: true })
         const asked = Prompt.assistantMessage({
           content: [
             ...(text === "" ? [] : [Prompt.textPart({ text })]),
@@ -119,12 +116,12 @@ export const run = (
             )
           ]
         })
-        return Stream.concat(
+        return Effect.zipRight(
           performed,
-          Stream.suspend(() => turn(step + 1, [...history, asked, Prompt.toolMessage({ content: results })], total))
+          Effect.suspend(() => turn(step + 1, [...history, asked, Prompt.toolMessage({ content: results })], total))
         )
       })
-      return Stream.concat(reply, afterwards)
+      return Effect.zipRight(reply, afterwards)
     })
   return turn(1, [Prompt.userMessage({ content: [Prompt.textPart({ text: prompt })] })], noUsage)
 }

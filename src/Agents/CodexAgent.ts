@@ -2,7 +2,7 @@
  * The codex agent: in a fresh workspace, optionally runs the run's command, then runs the tool loop on the prompt
  * (plus the command's output): shell, file tools and subagents.
  */
-import { Effect, Option, Stream } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
 import { InvalidRequest } from "../Domain/RunError.js"
 import type { Agent, AgentRequirements } from "./Agent.js"
 import * as AgentLoop from "./AgentLoop.js"
@@ -24,28 +24,23 @@ export const CodexAgent: Agent<AgentRequirements> = {
     spec.command === undefined && (spec.prompt === undefined || spec.prompt.trim() === "")
       ? Option.some(new InvalidRequest({ reason: "a run needs a prompt, a command or both" }))
       : Option.none(),
-  run: (context) =>
-    Stream.unwrapScoped(Effect.gen(function*() {
-      // The workspace lives as long as this stream: removed when the run completes, fails or is interrupted.
+  run: (context, emit) =>
+    Effect.scoped(Effect.gen(function*() {
+      // The workspace lives as long as the run: removed when it completes, fails or is interrupted.
       const tools = yield* Effect.flatMap(Tools, (service) => service.open(context))
       const prompt = context.spec.prompt ?? ""
       const command = context.spec.command
-      if (command === undefined) return AgentLoop.run(context, tools, prompt)
+      if (command === undefined) return yield* AgentLoop.run(context, tools, prompt, emit)
       let output = ""
       let exitCode: number | undefined
-      const commandOutputs = tools.command(command).pipe(
-        Stream.tap((event) =>
-          Effect.sync(() => {
-            if (event._tag === "CommandOutput") output += event.text
-            else if (event._tag === "CommandExited") exitCode = event.exitCode
-          })
-        )
-      )
-      const afterwards = Stream.suspend(() =>
-        prompt.trim() === ""
-          ? Stream.make(AgentLoop.completed("", AgentLoop.noUsage))
-          : AgentLoop.run(context, tools, promptWithOutput(prompt, command, output, exitCode))
-      )
-      return Stream.concat(commandOutputs, afterwards)
-    })).pipe(Stream.withSpan("CodexAgent.run"))
+      yield* Stream.runForEachChunk(tools.command(command), (events) => {
+        for (const event of events) {
+          if (event._tag === "CommandOutput") output += event.text
+          else if (event._tag === "CommandExited") exitCode = event.exitCode
+        }
+        return emit(events)
+      })
+      if (prompt.trim() === "") return yield* emit(Chunk.of(AgentLoop.completed("", AgentLoop.noUsage)))
+      return yield* AgentLoop.run(context, tools, promptWithOutput(prompt, command, output, exitCode), emit)
+    })).pipe(Effect.asVoid, Effect.withSpan("CodexAgent.run"))
 }

@@ -1,5 +1,5 @@
 /** The `AgentRunner` that runs agents on the main thread's fibers (inline runs, and every run a worker executes). */
-import { Chunk, Effect, Layer, Sink, Stream } from "effect"
+import { Chunk, Effect, Layer } from "effect"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { type AgentRequirements, agentFor } from "./Agent.js"
 import type { AgentOutput } from "./AgentOutput.js"
@@ -23,12 +23,7 @@ export const make: Effect.Effect<AgentRunnerService, never, AgentRequirements | 
       // RunStarted is handed over before the agent's stream is built: building it is most of the time before the
       // first token, and the run has begun.
       return Effect.flatMap(emit(Chunk.of(started)), (more) =>
-        more
-          ? agentFor(job.agent).run(context).pipe(
-            Stream.provideContext(services),
-            Stream.run(Sink.forEachChunkWhile(emit))
-          )
-          : Effect.void)
+        more ? Effect.provide(agentFor(job.agent).run(context, emit), services) : Effect.void)
     }
     return AgentRunner.of({ execute })
   }

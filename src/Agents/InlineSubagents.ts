@@ -1,11 +1,11 @@
 /**
- * `Subagents` on the caller's own fibers: the child run is part of the parent's stream, so the parent's timeout,
+ * `Subagents` on the caller's own fibers: the child run is part of the parent's run, so the parent's timeout,
  * cancellation and shutdown stop the child too. Used by inline runs and by tests; thread-bound runs go through the
  * pool instead.
  */
-import { Clock, Effect, Layer, Option, ParseResult, Schema, Stream } from "effect"
+import { Clock, Effect, Layer, Mailbox, Option, ParseResult, Schema, Stream } from "effect"
 import { RunId } from "../Domain/Ids.js"
-import { InvalidRequest } from "../Domain/RunError.js"
+import { InvalidRequest, type RunError } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 import type { AgentContext } from "./Agent.js"
 import { type AgentOutput, stamp } from "./AgentOutput.js"
@@ -49,7 +49,16 @@ export const make = (options: InlineSubagentsOptions): Effect.Effect<SubagentsSe
             model: request.model.id
           }
           let seq = 0
-          return Stream.concat(Stream.make(started), SubAgent.run(context)).pipe(
+          // The child pushes into a small mailbox the parent's tool reads: each waits for the other.
+          const outputs = Stream.unwrapScoped(Effect.gen(function*() {
+            const mailbox = yield* Mailbox.make<AgentOutput, RunError>({ capacity: 16 })
+            yield* SubAgent.run(context, (chunk) => Effect.as(mailbox.offerAll(chunk), true)).pipe(
+              Mailbox.into(mailbox),
+              Effect.forkScoped
+            )
+            return Mailbox.toStream(mailbox)
+          }))
+          return Stream.concat(Stream.make(started), outputs).pipe(
             Stream.takeUntil((output) => output._tag === "RunCompleted"),
             Stream.mapEffect((output) =>
               Effect.map(Clock.currentTimeMillis, (at) =>

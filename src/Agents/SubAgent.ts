@@ -1,5 +1,5 @@
 /** The subagent: the tool loop on a prompt, in its own workspace; it runs no command of its own. */
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option } from "effect"
 import { InvalidRequest } from "../Domain/RunError.js"
 import type { Agent, AgentRequirements } from "./Agent.js"
 import * as AgentLoop from "./AgentLoop.js"
@@ -16,11 +16,11 @@ export const SubAgent: Agent<AgentRequirements> = {
     }
     return Option.none()
   },
-  run: (context) =>
-    Stream.unwrapScoped(
-      Effect.map(
+  run: (context, emit) =>
+    Effect.scoped(
+      Effect.flatMap(
         Effect.flatMap(Tools, (service) => service.open(context)),
-        (tools) => AgentLoop.run(context, tools, context.spec.prompt ?? "")
+        (tools) => AgentLoop.run(context, tools, context.spec.prompt ?? "", emit)
       )
-    ).pipe(Stream.withSpan("SubAgent.run"))
+    ).pipe(Effect.withSpan("SubAgent.run"))
 }
