@@ -4,7 +4,7 @@
  * while other runs go on; the real worker entry runs the mock agent end to end.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Fiber, Layer, Queue } from "effect"
+import { Chunk, Effect, Either, Fiber, Layer, Queue, Stream } from "effect"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
 import type { AgentJob } from "../src/Agents/AgentRunner.js"
 import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
@@ -53,7 +53,13 @@ const collect = (job: AgentJob) =>
     )
   })
 
-const run = (prompt: string) => Effect.flatMap(job(prompt), (job) => Effect.either(collect(job)))
+/** The job's outputs through `submit`, the pool's Stream of them. */
+const run = (prompt: string) =>
+  Effect.gen(function*() {
+    const pool = yield* ThreadPool
+    const outputs = yield* Stream.runCollect(pool.submit(yield* job(prompt))).pipe(Effect.either)
+    return Either.map(outputs, Chunk.toReadonlyArray)
+  })
 
 const tags = (outputs: ReadonlyArray<AgentOutput>) => outputs.map((output) => output._tag)
 

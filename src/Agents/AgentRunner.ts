@@ -2,7 +2,7 @@
  * The seam between the supervisor and where an agent executes: the inline runner (main-thread fibers) today, the
  * worker-thread pool for thread-bound runs. A runner hands over the outputs of ONE run, not yet numbered.
  */
-import { type Chunk, Context, type Effect } from "effect"
+import { type Chunk, Context, Effect, Mailbox, Stream } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import type { RunId } from "../Domain/Ids.js"
 import type { RunError } from "../Domain/RunError.js"
@@ -48,3 +48,17 @@ export interface AgentRunnerService {
 }
 
 export class AgentRunner extends Context.Tag("openclaw/AgentRunner")<AgentRunner, AgentRunnerService>() {}
+
+/**
+ * A pushed run as a Stream, for callers that want one (a subagent's tool, the pool's `submit`): the run fills a small
+ * mailbox that the stream reads, each waiting for the other. The supervisor does not take this path: a Stream per run
+ * costs more main-thread CPU than the pool's own work.
+ */
+export const outputStream = <E, R>(
+  run: (emit: EmitOutputs) => Effect.Effect<void, E, R>
+): Stream.Stream<AgentOutput, E, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<AgentOutput, E>({ capacity: 16 })
+    yield* run((outputs) => Effect.as(mailbox.offerAll(outputs), true)).pipe(Mailbox.into(mailbox), Effect.forkScoped)
+    return Mailbox.toStream(mailbox)
+  }))

@@ -3,12 +3,13 @@
  * cancellation and shutdown stop the child too. Used by inline runs and by tests; thread-bound runs go through the
  * pool instead.
  */
-import { Clock, Effect, Layer, Mailbox, Option, ParseResult, Schema, Stream } from "effect"
+import { Clock, Effect, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { RunId } from "../Domain/Ids.js"
-import { InvalidRequest, type RunError } from "../Domain/RunError.js"
+import { InvalidRequest } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 import type { AgentContext } from "./Agent.js"
 import { type AgentOutput, stamp } from "./AgentOutput.js"
+import { outputStream } from "./AgentRunner.js"
 import { SubAgent } from "./SubAgent.js"
 import { Subagents, type SubagentsService } from "./Subagents.js"
 import { Tools } from "./Tools.js"
@@ -49,16 +50,7 @@ export const make = (options: InlineSubagentsOptions): Effect.Effect<SubagentsSe
             model: request.model.id
           }
           let seq = 0
-          // The child pushes into a small mailbox the parent's tool reads: each waits for the other.
-          const outputs = Stream.unwrapScoped(Effect.gen(function*() {
-            const mailbox = yield* Mailbox.make<AgentOutput, RunError>({ capacity: 16 })
-            yield* SubAgent.run(context, (chunk) => Effect.as(mailbox.offerAll(chunk), true)).pipe(
-              Mailbox.into(mailbox),
-              Effect.forkScoped
-            )
-            return Mailbox.toStream(mailbox)
-          }))
-          return Stream.concat(Stream.make(started), outputs).pipe(
+          return Stream.concat(Stream.make(started), outputStream((emit) => SubAgent.run(context, emit))).pipe(
             Stream.takeUntil((output) => output._tag === "RunCompleted"),
             Stream.mapEffect((output) =>
               Effect.map(Clock.currentTimeMillis, (at) =>

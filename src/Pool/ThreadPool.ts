@@ -18,10 +18,11 @@ import {
   Layer,
   Option,
   Schedule,
+  type Stream,
   Tracer
 } from "effect"
 import { type AgentOutput, stamp } from "../Agents/AgentOutput.js"
-import type { AgentJob, EmitOutputs } from "../Agents/AgentRunner.js"
+import { type AgentJob, type EmitOutputs, outputStream } from "../Agents/AgentRunner.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { RunId } from "../Domain/Ids.js"
 import { InvalidRequest, QueueFull, type RunError } from "../Domain/RunError.js"
@@ -37,6 +38,8 @@ export type { PoolStats, PoolThreadStats } from "./PoolCore.js"
 export interface ThreadPoolService {
   /** Runs the job on a thread of its own, handing its outputs to `emit`: `RunQueued` first while it waits. */
   readonly execute: (job: AgentJob, emit: EmitOutputs) => Effect.Effect<void, RunError>
+  /** The same outputs as a Stream (`outputStream` over `execute`); interrupting it stops the run. */
+  readonly submit: (job: AgentJob) => Stream.Stream<AgentOutput, RunError>
   /**
    * The same, collected: a run's outputs once it has ended (for short runs, and the pool's benchmark). Without
    * `RunQueued`: places in the queue are stale by then, and not tracking them keeps a long queue cheap.
@@ -237,7 +240,12 @@ export const make = (options: { readonly script?: URL } = {}) =>
       }).pipe(Effect.ensuring(Effect.sync(() => children.delete(childKey(threadId, request.requestId)))))
     }
 
-    return ThreadPool.of({ execute, run, stats: Effect.sync(core.stats) })
+    return ThreadPool.of({
+      execute,
+      submit: (job) => outputStream((emit) => execute(job, emit)),
+      run,
+      stats: Effect.sync(core.stats)
+    })
   })
 
 export const layer = (options: { readonly script?: URL } = {}): Layer.Layer<ThreadPool, never, GatewayConfig | Quota> =>
