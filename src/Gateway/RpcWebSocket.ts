@@ -7,7 +7,7 @@
  */
 import * as RpcServer from "@effect/rpc/RpcServer"
 import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessage"
-import { Clock, Effect, Exit, FiberSet, Mailbox, Queue, Schedule, type Tracer } from "effect"
+import { Clock, Effect, Exit, FiberSet, Mailbox, Queue, Runtime, Schedule, type Tracer } from "effect"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
 import type { Principal } from "../Auth/GatewayAuth.js"
@@ -72,6 +72,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
     const connections = new Map<number, Connection>()
     const disconnects = yield* Mailbox.make<number>()
     const runFork = yield* FiberSet.makeRuntime<never>()
+    const runSyncExit = Runtime.runSyncExit(yield* Effect.runtime<never>())
     let nextId = 0
     let writeRequest: (clientId: number, message: FromClientEncoded) => Effect.Effect<void> = () => Effect.void
 
@@ -144,8 +145,10 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
             sendRaw(
               connection,
               response,
+              // Run in place: an Ack only opens the stream's latch, so the stream's fiber finds it open and goes on,
+              // where a fiber forked per Chunk, and the stream's wait for it, were two fiber hops per token.
               requestId === undefined ? undefined : () => {
-                runFork(writeRequest(clientId, { _tag: "Ack", requestId }))
+                runSyncExit(writeRequest(clientId, { _tag: "Ack", requestId }))
               }
             )
           }),
