@@ -8,7 +8,7 @@
  *     [ONLY=supervisor] node node_modules/.cache/openclaw-bench/bench/transport-costs.js
  */
 import * as Prompt from "@effect/ai/Prompt"
-import { Effect, Layer, Mailbox, Stream } from "effect"
+import { Effect, Layer, Mailbox, Option, Stream } from "effect"
 import { performance } from "node:perf_hooks"
 import { AgentRunner } from "../src/Agents/AgentRunner.js"
 import * as AgentTools from "../src/Agents/AgentTools.js"
@@ -97,6 +97,22 @@ const main = Effect.gen(function*() {
   }))
   yield* Effect.promise(() =>
     measure("inline run through the supervisor, read by takeAll", () => Effect.runPromise(oneRunTaken))
+  )
+  // A one-stage Stream over takeAll (what an SSE body could be), against Mailbox.toStream above.
+  const oneRunOneStage = Effect.scoped(Effect.gen(function*() {
+    const run = yield* supervisor.start(spec)
+    let done = false
+    yield* Stream.runDrain(Stream.repeatEffectChunkOption(Effect.suspend(() =>
+      done
+        ? Effect.fail(Option.none())
+        : Effect.map(Effect.mapError(run.events.takeAll, Option.some), ([events, ended]) => {
+          done = ended
+          return events
+        })
+    )))
+  }))
+  yield* Effect.promise(() =>
+    measure("inline run through the supervisor, read by a one-stage Stream", () => Effect.runPromise(oneRunOneStage))
   )
 })
 

@@ -5,7 +5,7 @@
  * memory. The run waits while its unread events weigh more than the budget, and goes on as the client reads: nothing
  * is dropped, the slow reader only slows its own run.
  */
-import { type Chunk, Effect, Effectable, Inspectable, Mailbox, type Option } from "effect"
+import { type Chunk, Effect, Effectable, Inspectable, Mailbox, Option, Stream } from "effect"
 import type { NoSuchElementException } from "effect/Cause"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import type { RunError } from "../Domain/RunError.js"
@@ -127,4 +127,25 @@ export const make = (options: { readonly capacity: number; readonly budgetBytes:
       end: mailbox.end,
       fail: (error: RunError) => mailbox.fail(error)
     } satisfies RunEventBuffer
+  })
+
+/**
+ * A run's events as a Stream of one stage, each pull one `takeAll`, for the readers that want a Stream (HTTP). In
+ * `bench/transport-costs.ts` a run of 20 tokens read through `Mailbox.toStream` cost ~1.5 ms more CPU than read
+ * through this (and ~0.4 ms more than a plain `takeAll` loop, what the RPC server does).
+ */
+export const toStream = (events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>): Stream.Stream<AgentEvent, RunError> =>
+  Stream.suspend(() => {
+    let done = false
+    return Stream.repeatEffectChunkOption(Effect.suspend(() =>
+      done
+        ? Effect.fail(Option.none())
+        : Effect.mapBoth(events.takeAll, {
+          onFailure: Option.some,
+          onSuccess: ([chunk, ended]) => {
+            done = ended
+            return chunk
+          }
+        })
+    ))
   })

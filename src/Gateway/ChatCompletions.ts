@@ -10,7 +10,8 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Chunk, Clock, Effect, Either, Mailbox, Schema, Stream } from "effect"
+import { Chunk, Clock, Effect, Either, Schema, Stream } from "effect"
+import * as RunEventBuffer from "../Agents/RunEventBuffer.js"
 import { RunSupervisor } from "../Agents/RunSupervisor.js"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
@@ -394,13 +395,13 @@ const createCompletion = Effect.gen(function*() {
     const opened = yield* Effect.either(run.events.takeAll)
     if (opened._tag === "Left") return errorAnswer(opened.left, runHeaders)
     const [first, done] = opened.right
-    const events = Stream.concat(Stream.fromChunk(first), done ? Stream.empty : Mailbox.toStream(run.events))
+    const events = Stream.concat(Stream.fromChunk(first), done ? Stream.empty : RunEventBuffer.toStream(run.events))
     return HttpServerResponse.stream(sseOf(reply, body.stream_options?.include_usage === true, events), {
       contentType: "text/event-stream",
       headers: { ...sseHeaders, ...runHeaders }
     })
   }
-  const completion = yield* Effect.either(completionOf(reply, Mailbox.toStream(run.events)))
+  const completion = yield* Effect.either(completionOf(reply, RunEventBuffer.toStream(run.events)))
   if (completion._tag === "Left") return errorAnswer(completion.left, runHeaders)
   return HttpServerResponse.unsafeJson(completion.right, { headers: runHeaders })
 })

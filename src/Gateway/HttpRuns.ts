@@ -8,7 +8,8 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Chunk, Effect, Mailbox, Schema, Stream } from "effect"
+import { Chunk, Effect, Schema, Stream } from "effect"
+import * as RunEventBuffer from "../Agents/RunEventBuffer.js"
 import { RunSupervisor } from "../Agents/RunSupervisor.js"
 import { AgentEvent } from "../Domain/AgentEvent.js"
 import { type HttpFailure, RunResult } from "../Domain/HttpWire.js"
@@ -56,7 +57,7 @@ const startRun = Effect.gen(function*() {
     const opened = yield* Effect.either(run.events.takeAll)
     if (opened._tag === "Left") return errorResponse(opened.left, { runId: run.runId })
     const [first, done] = opened.right
-    const rest = done ? Stream.empty : Mailbox.toStream(run.events)
+    const rest = done ? Stream.empty : RunEventBuffer.toStream(run.events)
     // Events of one chunk go out as one write; the run's error, if any, ends the stream as `event: error`.
     const frames = Stream.concat(Stream.fromChunks(first), rest).pipe(
       Stream.mapChunks((events) => Chunk.of(utf8.encode(Chunk.join(Chunk.map(events, sseFrame), "")))),
@@ -74,7 +75,7 @@ const startRun = Effect.gen(function*() {
 
   const events: Array<AgentEvent> = []
   const ended = yield* Stream.runForEachChunk(
-    Mailbox.toStream(run.events),
+    RunEventBuffer.toStream(run.events),
     (chunk) => Effect.sync(() => void events.push(...chunk))
   ).pipe(Effect.either)
   if (ended._tag === "Left") return errorResponse(ended.left, { runId: run.runId, events })
