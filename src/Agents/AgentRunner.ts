@@ -1,6 +1,6 @@
 /**
- * The seam between the supervisor and where an agent executes: the inline runner (main-thread fibers) today, the
- * worker-thread pool for thread-bound runs. A runner hands over the outputs of ONE run, not yet numbered.
+ * The seam between the supervisor and where an agent executes: the inline runner (main-thread fibers) or the
+ * worker-thread pool (thread-bound runs). A runner hands over the outputs of ONE run, not yet numbered.
  */
 import { type Chunk, Context, Effect, Mailbox, Stream } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"

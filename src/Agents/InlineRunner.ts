@@ -20,8 +20,8 @@ export const make: Effect.Effect<AgentRunnerService, never, AgentRequirements | 
         depth: job.depth ?? 0,
         maxSteps: config.agents.maxSteps
       }
-      // RunStarted is handed over before the agent's stream is built: building it is most of the time before the
-      // first token, and the run has begun.
+      // RunStarted is handed over before the agent starts: its set-up (workspace, the model's stream) is most of the
+      // time before the first token, and the run has begun.
       return Effect.flatMap(emit(Chunk.of(started)), (more) =>
         more ? Effect.provide(agentFor(job.agent).run(context, emit), services) : Effect.void)
     }

@@ -48,7 +48,7 @@ export interface RunEventBuffer {
   readonly fail: (error: RunError) => Effect.Effect<boolean>
 }
 
-/** The mailbox as its reader sees it, telling the buffer what was read. */
+/** The mailbox as its reader sees it, telling the buffer how many events were read. */
 class ReadEvents extends Effectable.Class<readonly [Chunk.Chunk<AgentEvent>, boolean], RunError>
   implements Mailbox.ReadonlyMailbox<AgentEvent, RunError>
 {
@@ -61,20 +61,20 @@ class ReadEvents extends Effectable.Class<readonly [Chunk.Chunk<AgentEvent>, boo
   readonly unsafeSize: () => Option.Option<number>
   readonly takeN: (n: number) => Effect.Effect<readonly [Chunk.Chunk<AgentEvent>, boolean], RunError>
 
-  constructor(mailbox: Mailbox.ReadonlyMailbox<AgentEvent, RunError>, read: (events: Iterable<AgentEvent>) => void) {
+  constructor(mailbox: Mailbox.ReadonlyMailbox<AgentEvent, RunError>, read: (count: number) => void) {
     super()
     const readMany = <A extends readonly [Chunk.Chunk<AgentEvent>, boolean]>(taken: A) => {
-      read(taken[0])
+      read(taken[0].length)
       return taken
     }
     this.takeAll = Effect.map(mailbox.takeAll, readMany)
     this.takeN = (n) => Effect.map(mailbox.takeN(n), readMany)
     this.clear = Effect.map(mailbox.clear, (events) => {
-      read(events)
+      read(events.length)
       return events
     })
     this.take = Effect.map(mailbox.take, (event) => {
-      read([event])
+      read(1)
       return event
     })
     this.await = mailbox.await
@@ -102,16 +102,21 @@ class ReadEvents extends Effectable.Class<readonly [Chunk.Chunk<AgentEvent>, boo
 export const make = (options: { readonly capacity: number; readonly budgetBytes: number }) =>
   Effect.gen(function*() {
     const mailbox = yield* Mailbox.make<AgentEvent, RunError>({ capacity: options.capacity })
-    /** Weight of the events offered and not yet read. */
+    /** The weights of the events offered and not yet read, oldest first (reads take the oldest), and their sum. */
+    const weights: Array<number> = []
     let unread = 0
     const room = yield* Effect.makeLatch(true)
-    const read = (events: Iterable<AgentEvent>) => {
-      for (const event of events) unread -= weightOf(event)
+    const read = (count: number) => {
+      for (let index = 0; index < count; index++) unread -= weights.shift() ?? 0
       if (unread <= options.budgetBytes) room.unsafeOpen()
     }
     const offerAll = (events: ReadonlyArray<AgentEvent>) =>
       Effect.suspend(() => {
-        for (const event of events) unread += weightOf(event)
+        for (const event of events) {
+          const weight = weightOf(event)
+          weights.push(weight)
+          unread += weight
+        }
         return Effect.zipRight(
           mailbox.offerAll(events),
           Effect.suspend(() => {

@@ -2,7 +2,7 @@
  * The worker-thread pool as a service (DESIGN decisions 3-5): the synchronous `PoolCore` (scheduler,
  * threads, quotas) wrapped for Effect. Quotas are enforced from the main thread without the worker's
  * cooperation: heap by `resourceLimits`, CPU time by sampling the worker's event-loop activity,
- * wall-clock time by the run supervisor, which interrupts the run's stream (the busy thread is then
+ * wall-clock time by the run supervisor, which interrupts the run (the busy thread is then
  * terminated). Subagents that runs ask for are started here, on other threads of the same pool.
  */
 import {
@@ -169,9 +169,12 @@ export const make = (options: { readonly script?: URL } = {}) =>
           if (ended) return failure === undefined ? Effect.void : Effect.fail(failure)
           return Effect.zipRight(waitForMore, loop)
         })
-        // However the consumer stops (cancel, timeout, disconnect), the pool hears of it; a no-op once ended.
-        return Effect.ensuring(loop, Effect.sync(() => core.cancel(job.runId)))
-      })
+        return loop
+      }).pipe(
+        // However the consumer stops (cancel, timeout, disconnect), the pool hears of it; a no-op once ended. Around
+        // the submission too, so no interruption can fall between the run's submission and this.
+        Effect.ensuring(Effect.sync(() => core.cancel(job.runId)))
+      )
 
     const run = (job: AgentJob): Effect.Effect<ReadonlyArray<AgentOutput>, RunError> =>
       Effect.async<ReadonlyArray<AgentOutput>, RunError>((resume) => {
