@@ -114,18 +114,22 @@ const mockBaseline = async (concurrency: number) => {
   ))
   const first: Array<number> = []
   const last: Array<number> = []
+  let tokens = 0
   const one = async (record: boolean) => {
     const start = performance.now()
     let seen = 0
     await Effect.runPromise(
       Stream.runForEach(parts, (part) =>
         Effect.sync(() => {
-          if (part.type !== "text-delta" || !record) return
+          if (part.type !== "text-delta") return
+          tokens++
+          if (!record) return
           if (seen++ === 0) first.push(performance.now() - start - expectedFirstMs)
           if (seen === tokenCount) last.push(performance.now() - start - expectedLastMs)
         }))
     )
   }
+  const cpuBefore = process.cpuUsage()
   // Like a segment: `concurrency` lanes running back to back; each lane's first run (all starting at once) is not
   // counted, so what is measured is the steady state, not the burst of the start.
   const until = performance.now() + 4 * expectedRunMs
@@ -133,8 +137,11 @@ const mockBaseline = async (concurrency: number) => {
     await one(false)
     while (performance.now() < until) await one(true)
   }))
+  const cpu = process.cpuUsage(cpuBefore)
   return {
     concurrency,
+    // The mock's own CPU per 1,000 tokens at this load, a share of what the gateway's CPU column counts.
+    cpuSecondsPer1kTokens: round((cpu.user + cpu.system) / 1e6 / (tokens / 1000)),
     ttftAddedP50Ms: round(percentile(first, 0.5)),
     ttftAddedP99Ms: round(percentile(first, 0.99)),
     ttltAddedP50Ms: round(percentile(last, 0.5)),
@@ -436,8 +443,9 @@ const markdown = (
     `¹ Measured minus the mock's configured delays. HTTP request/response has no token before the whole answer: its ` +
     `"first token" is the answer. The mock's own timers add ${baseline.ttftAddedP50Ms} / ` +
     `${baseline.ttftAddedP99Ms} ms (p50/p99) to the first token and ${baseline.ttltAddedP50Ms} / ` +
-    `${baseline.ttltAddedP99Ms} ms to the last when run alone in-process at ${baseline.concurrency} concurrent runs; ` +
-    `that share is not the transport's.`,
+    `${baseline.ttltAddedP99Ms} ms to the last when run alone in-process at ${baseline.concurrency} concurrent runs, ` +
+    `and use ${baseline.cpuSecondsPer1kTokens} CPU s per 1,000 tokens (part of the gateway's CPU column); that ` +
+    `share is not the transport's.`,
     `² Steps ${steps.join(", ")}, each about ${segmentMs / 1000} s per transport, stopping at the first step that ` +
     `fails; the three transports interleaved per step.`,
     "",
