@@ -390,8 +390,8 @@ describe("shutdown", () => {
     const gateway = await Effect.runPromise(
       Scope.extend(startInProcessGateway({ gateway: { shutdownGraceMs: 500 } }), scope)
     )
-    // Megabytes of output to a reader that does not read: the run's last frame waits behind more than the
-    // sockets buffer, so only a shutdown that lets answers finish delivers it.
+    // Megabytes of output to a reader that does not read: the run's last frame waits behind what the sockets hold
+    // and the run's buffer (runs.eventBufferBytes, 1 MB), so only a shutdown that lets answers finish delivers it.
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = http.request({
         host: "127.0.0.1",
@@ -423,7 +423,8 @@ describe("shutdown", () => {
     const events = frames.slice(0, -1).map((frame) => decodeEvent(frame.data))
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index))
     const output = events.flatMap((event) => event._tag === "CommandOutput" ? [event.text] : []).join("")
-    expect(output.length).toBeGreaterThan(4_000_000)
+    // At least the run's byte budget was waiting in the gateway, whatever the kernel's socket buffers held.
+    expect(output.length).toBeGreaterThan(1_000_000)
     await closed
   })
 })
