@@ -102,12 +102,20 @@ class ReadEvents extends Effectable.Class<readonly [Chunk.Chunk<AgentEvent>, boo
 export const make = (options: { readonly capacity: number; readonly budgetBytes: number }) =>
   Effect.gen(function*() {
     const mailbox = yield* Mailbox.make<AgentEvent, RunError>({ capacity: options.capacity })
-    /** The weights of the events offered and not yet read, oldest first (reads take the oldest), and their sum. */
-    const weights: Array<number> = []
+    /**
+     * The weights of the events offered and not yet read, from `head` on, oldest first (reads take the oldest), and
+     * their sum. A moving head, not `shift`: with a large `runs.eventBuffer` each shift would copy the array.
+     */
+    let weights: Array<number> = []
+    let head = 0
     let unread = 0
     const room = yield* Effect.makeLatch(true)
     const read = (count: number) => {
-      for (let index = 0; index < count; index++) unread -= weights.shift() ?? 0
+      for (let index = 0; index < count; index++) unread -= weights[head++] ?? 0
+      if (head > 1024 && head * 2 > weights.length) {
+        weights = weights.slice(head)
+        head = 0
+      }
       if (unread <= options.budgetBytes) room.unsafeOpen()
     }
     const offerAll = (events: ReadonlyArray<AgentEvent>) =>
