@@ -14,7 +14,7 @@ import { makePoolCore, type PoolCore, type PoolStats } from "../src/Pool/PoolCor
 const fixture = new URL("./fixtures/misbehaving-worker.mjs", import.meta.url)
 
 /** A core of one thread and room for `queueSize` waiting runs, closed with the scope. */
-const scopedCore = (queueSize: number) =>
+const scopedCore = (queueSize: number, positionIntervalMs = 0) =>
   Effect.acquireRelease(
     Effect.sync(() =>
       makePoolCore({
@@ -23,6 +23,7 @@ const scopedCore = (queueSize: number) =>
         cpuTimeMs: 60_000,
         script: fixture,
         configInput: {},
+        positionIntervalMs,
         onSubagentMessage: () => {},
         onThreadGone: () => {},
         onLog: () => {}
@@ -52,27 +53,37 @@ const statsUntil = (core: PoolCore, predicate: (stats: PoolStats) => boolean) =>
 /** Lets the current event-loop turn finish (its `setImmediate`s run first). */
 const nextTurn = Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
 
+/**
+ * One run holding the only thread and four waiting behind it ("a" to "d"), each noting the places it is told; they
+ * were told 1 to 4 on joining.
+ */
+const queueOfFour = (positionIntervalMs: number) =>
+  Effect.gen(function*() {
+    const core = yield* scopedCore(5, positionIntervalMs)
+    yield* statsUntil(core, (stats) => stats.threads.some((thread) => thread.status === "idle"))
+    const told = new Map<string, Array<number>>()
+    const submit = (prompt: string) =>
+      Effect.map(job(prompt), (run) => {
+        told.set(prompt, [])
+        core.submit(run, {
+          onOutputs: () => {},
+          onQueued: (position) => told.get(prompt)?.push(position),
+          onEnd: () => {}
+        })
+        return run.runId
+      })
+    yield* submit("hang")
+    const [a, b] = [yield* submit("a"), yield* submit("b")]
+    yield* submit("c")
+    yield* submit("d")
+    expect([...told.values()]).toEqual([[], [1], [2], [3], [4]])
+    return { core, told, a, b }
+  })
+
 describe("PoolCore", () => {
   it.live("waiting runs are told their place on joining, then once per turn while they move up, never back", () =>
     Effect.gen(function*() {
-      const core = yield* scopedCore(5)
-      yield* statsUntil(core, (stats) => stats.threads.some((thread) => thread.status === "idle"))
-      const told = new Map<string, Array<number>>()
-      const submit = (prompt: string) =>
-        Effect.map(job(prompt), (run) => {
-          told.set(prompt, [])
-          core.submit(run, {
-            onOutputs: () => {},
-            onQueued: (position) => told.get(prompt)?.push(position),
-            onEnd: () => {}
-          })
-          return run.runId
-        })
-      yield* submit("hang")
-      const [a, b] = [yield* submit("a"), yield* submit("b")]
-      yield* submit("c")
-      yield* submit("d")
-      expect([...told.values()]).toEqual([[], [1], [2], [3], [4]])
+      const { core, told, a, b } = yield* queueOfFour(0)
       // Two runs ahead leave in one turn: the others hear of it once, after the turn, with their latest places.
       core.cancel(a)
       core.cancel(b)
@@ -86,6 +97,20 @@ describe("PoolCore", () => {
       expect(told.get("c")).toEqual([3, 1])
     }).pipe(Effect.scoped))
 
+  it.live("with an interval, moves within it are told once, with the latest place, when it is over", () =>
+    Effect.gen(function*() {
+      const { told, a, b, core } = yield* queueOfFour(200)
+      core.cancel(a)
+      yield* nextTurn
+      core.cancel(b)
+      yield* nextTurn
+      // Two turns with moves, and nobody told yet: the interval has not run out.
+      expect(told.get("c")).toEqual([3])
+      for (let attempt = 0; attempt < 100 && (told.get("c")?.length ?? 0) < 2; attempt++) yield* Effect.sleep("20 millis")
+      expect(told.get("c")).toEqual([3, 1])
+      expect(told.get("d")).toEqual([4, 2])
+    }).pipe(Effect.scoped))
+
   it.live("a closed core replaces no thread and keeps no timer: nothing holds the process open", () =>
     Effect.gen(function*() {
       const timersBefore = process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length
@@ -96,6 +121,7 @@ describe("PoolCore", () => {
         cpuTimeMs: 60_000,
         script: fixture,
         configInput: {},
+        positionIntervalMs: 0,
         onSubagentMessage: () => {},
         onThreadGone: (threadId) => gone.push(threadId),
         onLog: () => {}

@@ -15,8 +15,8 @@ const common = {
 
 /**
  * The run waits for a slot; `position` is 1 for the next run to start. Sent when the run joins the queue, then as it
- * moves up: at most once per event-loop turn of the gateway, with the place at that moment, so a run may skip places
- * (several runs ahead leaving at once) but never goes back.
+ * moves up: at most every 100 ms, with the place at that moment, so a run may skip places (several runs ahead leaving
+ * meanwhile) but never goes back.
  */
 export class RunQueued extends Schema.TaggedClass<RunQueued>()("RunQueued", {
   ...common,

@@ -44,7 +44,7 @@ export interface RunHandlers {
    */
   readonly onOutputs: (outputs: ReadonlyArray<AgentOutput>, credited: boolean) => void
   /**
-   * The run's place in the queue (1 = next): when it joins, then at most once per event-loop turn while it moves up
+   * The run's place in the queue (1 = next): when it joins, then as it moves up, at most every `positionIntervalMs`
    * (the latest place, always lower than the last told). Without it the pool does not track the run's place.
    */
   readonly onQueued?: (position: number) => void
@@ -59,6 +59,11 @@ export interface PoolCoreOptions {
   readonly cpuTimeMs: number
   readonly script: URL
   readonly configInput: unknown
+  /**
+   * How often at most the waiting runs are told their new places; 0: once per event-loop turn. Each telling wakes
+   * every waiting run's consumer, so with a long queue of short runs a turn's worth was most of the pool's work.
+   */
+  readonly positionIntervalMs: number
   /** A worker's run asks for a subagent, or gives up on one. */
   readonly onSubagentMessage: (
     threadId: number,
@@ -124,7 +129,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   let startFailures = 0
   let averageRunMs = 1000
   let wakeTimer: ReturnType<typeof setTimeout> | undefined
-  let positionsDue: ReturnType<typeof setImmediate> | undefined
+  /** Cancels the pending telling of places, if one is due. */
+  let positionsDue: (() => void) | undefined
   /** Runs submitted with `onQueued` and not ended. */
   let watchingPlaces = 0
   let closed = false
@@ -159,8 +165,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   }
 
   /**
-   * Tells the waiting runs their new places, once per event-loop turn however many runs left the queue in it: with
-   * many runs waiting, telling each of them at every dispatch made a dispatch cost O(waiting) wake-ups.
+   * Tells the waiting runs their new places, once per `positionIntervalMs` however many runs left the queue meanwhile:
+   * with many runs waiting, telling each of them at every dispatch made a dispatch cost O(waiting) wake-ups.
    */
   const tellPositions = () => {
     positionsDue = undefined
@@ -168,7 +174,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
     for (let index = 0; index < queue.length; index++) {
       // A handler changed the queue (cancelled a run, say): the rest are told from the new queue, later.
       if (state.queue !== queue) {
-        positionsDue ??= setImmediate(tellPositions)
+        positionsDue ??= positionsLater()
         return
       }
       const runId = queue.at(index)
@@ -177,6 +183,15 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       entry.told = index + 1
       entry.handlers.onQueued(index + 1)
     }
+  }
+
+  const positionsLater = (): (() => void) => {
+    if (options.positionIntervalMs === 0) {
+      const immediate = setImmediate(tellPositions)
+      return () => clearImmediate(immediate)
+    }
+    const timer = setTimeout(tellPositions, options.positionIntervalMs)
+    return () => clearTimeout(timer)
   }
 
   const spawn = (threadId: number) => {
@@ -244,7 +259,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       }
       case "QueueMoved":
         // Runs collected whole (`ThreadPool.run`) want no places: nothing to tell, no turn to wait for.
-        if (watchingPlaces > 0 && !closed) positionsDue ??= setImmediate(tellPositions)
+        if (watchingPlaces > 0 && !closed) positionsDue ??= positionsLater()
         return
       case "RunLost":
       case "Dequeued":
@@ -448,7 +463,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       closed = true
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
-      if (positionsDue !== undefined) clearImmediate(positionsDue)
+      positionsDue?.()
       for (const worker of workers.values()) worker.terminate()
     }
   }
