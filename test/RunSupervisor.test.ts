@@ -63,6 +63,10 @@ const withHangingModel = <A, E>(
 
 const spec = (fields: ConstructorParameters<typeof StartRun>[0]) => new StartRun(fields)
 
+/** The text of each TokenDelta, in order. */
+const deltasOf = (events: ReadonlyArray<AgentEvent>) =>
+  events.flatMap((event) => event._tag === "TokenDelta" ? [event.text] : [])
+
 /** Reads a run's events to the end: what the client received, and how the stream ended. */
 const drain = (events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>) =>
   Effect.gen(function*() {
@@ -108,7 +112,7 @@ describe("RunSupervisor", () => {
       expect(last?._tag).toBe("RunCompleted")
       if (last?._tag !== "RunCompleted") return
       expect(last.text).toBe("one two  three")
-      expect(seen.flatMap((event) => event._tag === "TokenDelta" ? [event.text] : []).join("")).toBe(last.text)
+      expect(deltasOf(seen).join("")).toBe(last.text)
       expect({ ...last.usage }).toEqual({ inputTokens: 2, outputTokens: 3 })
     }).pipe(Effect.provide(supervisorLayer(withMock({ reply: "one two  three" })))))
 
@@ -387,7 +391,7 @@ describe("RunSupervisor", () => {
       const { seen, result } = yield* drain(events)
       expect(Either.isRight(result)).toBe(true)
       expectGapFree(seen, runId)
-      const deltas = seen.flatMap((event) => event._tag === "TokenDelta" ? [event.text] : [])
+      const deltas = deltasOf(seen)
       // Nothing is lost: the tokens that came while the run waited went out joined, in order.
       expect(deltas.slice(0, 4)).toEqual(["w0 ", "w1 ", "w2 ", "w3 "])
       expect(deltas.length).toBeLessThan(20)
@@ -417,7 +421,7 @@ describe("RunSupervisor", () => {
       const { seen, result } = yield* drain(events)
       expect(Either.isRight(result)).toBe(true)
       expectGapFree([first, ...seen], runId)
-      const deltas = seen.flatMap((event) => event._tag === "TokenDelta" ? [event.text] : [])
+      const deltas = deltasOf(seen)
       // The tokens that came while the run waited went out joined, in order, nothing lost.
       expect(deltas.slice(0, 2)).toEqual(["w0 ", "w1 "])
       expect(deltas.length).toBeLessThan(20)

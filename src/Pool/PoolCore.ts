@@ -129,8 +129,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   let startFailures = 0
   let averageRunMs = 1000
   let wakeTimer: ReturnType<typeof setTimeout> | undefined
-  /** Cancels the pending telling of places, if one is due. */
-  let positionsDue: (() => void) | undefined
+  /** A telling of places is scheduled. */
+  let positionsDue = false
   /** Runs submitted with `onQueued` and not ended. */
   let watchingPlaces = 0
   let closed = false
@@ -169,14 +169,12 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
    * with many runs waiting, telling each of them at every dispatch made a dispatch cost O(waiting) wake-ups.
    */
   const tellPositions = () => {
-    positionsDue = undefined
+    positionsDue = false
+    if (closed) return
     const queue = state.queue
     for (let index = 0; index < queue.length; index++) {
       // A handler changed the queue (cancelled a run, say): the rest are told from the new queue, later.
-      if (state.queue !== queue) {
-        positionsDue ??= positionsLater()
-        return
-      }
+      if (state.queue !== queue) return tellPositionsLater()
       const runId = queue.at(index)
       const entry = runId === undefined ? undefined : runs.get(runId)
       if (entry?.handlers.onQueued === undefined || entry.told === index + 1) continue
@@ -185,13 +183,12 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
     }
   }
 
-  const positionsLater = (): (() => void) => {
-    if (options.positionIntervalMs === 0) {
-      const immediate = setImmediate(tellPositions)
-      return () => clearImmediate(immediate)
-    }
-    const timer = setTimeout(tellPositions, options.positionIntervalMs)
-    return () => clearTimeout(timer)
+  /** Schedules one telling (a closed core's timers are cleared; a pending immediate finds it closed). */
+  const tellPositionsLater = () => {
+    if (positionsDue || closed) return
+    positionsDue = true
+    if (options.positionIntervalMs === 0) setImmediate(tellPositions)
+    else later(options.positionIntervalMs, tellPositions)
   }
 
   const spawn = (threadId: number) => {
@@ -259,7 +256,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       }
       case "QueueMoved":
         // Runs collected whole (`ThreadPool.run`) want no places: nothing to tell, no turn to wait for.
-        if (watchingPlaces > 0 && !closed) positionsDue ??= positionsLater()
+        if (watchingPlaces > 0) tellPositionsLater()
         return
       case "RunLost":
       case "Dequeued":
@@ -463,7 +460,6 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       closed = true
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
-      positionsDue?.()
       for (const worker of workers.values()) worker.terminate()
     }
   }
