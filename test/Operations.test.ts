@@ -215,9 +215,9 @@ describe("openclaw doctor", () => {
   })
 
   it("a token file with mode 0644: an error saying to chmod 600; exit 1; an empty one: an error", async () => {
-    const port = await unusedPort()
-    const open = await tokenFileConfig("open", 0o644, port)
-    const empty = await tokenFileConfig("empty", 0o600, port, "")
+    // Doctors that run side by side each get a port: each probes its port by listening on it.
+    const open = await tokenFileConfig("open", 0o644, await unusedPort())
+    const empty = await tokenFileConfig("empty", 0o600, await unusedPort(), "")
     const [result, emptyResult] = await Promise.all([doctor("open.json", open.config), doctor("empty.json", empty.config)])
     expect(result.code).toBe(1)
     expect(result.of("auth")).toEqual([{
@@ -246,11 +246,11 @@ describe("openclaw doctor", () => {
   })
 
   it("no token file yet: a warning; tokens in the config: ok; authentication off: a warning", async () => {
-    const port = await unusedPort()
+    const [port, port2, port3] = await Promise.all([unusedPort(), unusedPort(), unusedPort()])
     const [none, named, off] = await Promise.all([
       doctor("no-file.json", { gateway: { port, auth: { tokenFile: path.join(dir, "absent") } } }),
-      doctor("named.json", { ...namedTokens, gateway: { auth: namedTokens.gateway.auth, port } }),
-      doctor("off.json", { gateway: { port }, security: { websocket: { enabled: false } } })
+      doctor("named.json", { ...namedTokens, gateway: { auth: namedTokens.gateway.auth, port: port2 } }),
+      doctor("off.json", { gateway: { port: port3 }, security: { websocket: { enabled: false } } })
     ])
     expect(none.code).toBe(0)
     expect(none.of("auth")[0]).toMatchObject({ severity: "warning", fix: expect.stringContaining("openclaw gateway") })
@@ -317,10 +317,10 @@ describe("openclaw doctor", () => {
   })
 
   it("a non-loopback bind: an error without a token, a warning without TLS", async () => {
-    const port = await unusedPort()
+    const [port, port2] = await Promise.all([unusedPort(), unusedPort()])
     const [bare, tokened] = await Promise.all([
       doctor("wide.json", { gateway: { bind: "0.0.0.0", port } }),
-      doctor("wide-token.json", { gateway: { bind: "0.0.0.0", port, auth: { token: "t-01234" } } })
+      doctor("wide-token.json", { gateway: { bind: "0.0.0.0", port: port2, auth: { token: "t-01234" } } })
     ])
     expect(bare.code).toBe(1)
     expect(bare.of("auth")[0]).toMatchObject({ severity: "error", message: expect.stringContaining("refuses to start") })
@@ -330,12 +330,12 @@ describe("openclaw doctor", () => {
   })
 
   it("providers without keys: a warning, an error when it is the default model's", async () => {
-    const port = await unusedPort()
-    const gateway = { port, auth: { token: "t-0123456789" } }
+    const [port, port2] = await Promise.all([unusedPort(), unusedPort()])
+    const auth = { token: "t-0123456789" }
     const [other, byDefault] = await Promise.all([
-      doctor("keyless.json", { gateway, models: { providers: { openai: {} } } }),
+      doctor("keyless.json", { gateway: { port, auth }, models: { providers: { openai: {} } } }),
       doctor("keyless-default.json", {
-        gateway,
+        gateway: { port: port2, auth },
         models: { default: "anthropic/claude-test", providers: { anthropic: {}, openai: { apiKey: "sk-x" } } }
       })
     ])
