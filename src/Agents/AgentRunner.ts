@@ -9,6 +9,7 @@ import type { RunError } from "../Domain/RunError.js"
 import type { StartRun } from "../Domain/RunSpec.js"
 import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
 import type { AgentOutput } from "./AgentOutput.js"
+import * as RunEventBuffer from "./RunEventBuffer.js"
 
 /** One accepted run. A thread pool sends `model.id` to its worker, which resolves its own provider. */
 export interface AgentJob {
@@ -60,5 +61,5 @@ export const outputStream = <E, R>(
   Stream.unwrapScoped(Effect.gen(function*() {
     const mailbox = yield* Mailbox.make<AgentOutput, E>({ capacity: 16 })
     yield* run((outputs) => Effect.as(mailbox.offerAll(outputs), true)).pipe(Mailbox.into(mailbox), Effect.forkScoped)
-    return Mailbox.toStream(mailbox)
+    return RunEventBuffer.toStream(mailbox)
   }))

@@ -143,22 +143,42 @@ export const make = (options: { readonly capacity: number; readonly budgetBytes:
   })
 
 /**
- * A run's events as a Stream of one stage, each pull one `takeAll`, for the readers that want a Stream (HTTP). In
- * `bench/transport-costs.ts` a run of 20 tokens read through `Mailbox.toStream` cost ~1.5 ms more CPU than read
- * through this (and ~0.4 ms more than a plain `takeAll` loop, what the RPC server does).
+ * A mailbox read as a Stream of one stage, each pull one `takeAll`, for the readers that want a Stream (HTTP, a
+ * subagent's tool). In `bench/transport-costs.ts` a run of 20 tokens read through `Mailbox.toStream` cost ~1.5 ms more
+ * CPU than read through this (and ~0.4 ms more than a plain `takeAll` loop, what the RPC server does). `taken`: what an
+ * earlier `takeAll` already read (and whether that was the end), given out first.
  */
-export const toStream = (events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>): Stream.Stream<AgentEvent, RunError> =>
+export const toStream = <A, E>(
+  mailbox: Mailbox.ReadonlyMailbox<A, E>,
+  taken?: readonly [Chunk.Chunk<A>, boolean]
+): Stream.Stream<A, E> =>
   Stream.suspend(() => {
-    let done = false
-    return Stream.repeatEffectChunkOption(Effect.suspend(() =>
-      done
+    let first = taken?.[0]
+    let done = taken?.[1] ?? false
+    return Stream.repeatEffectChunkOption(Effect.suspend(() => {
+      if (first !== undefined) {
+        const chunk = first
+        first = undefined
+        return Effect.succeed(chunk)
+      }
+      return done
         ? Effect.fail(Option.none())
-        : Effect.mapBoth(events.takeAll, {
+        : Effect.mapBoth(mailbox.takeAll, {
           onFailure: Option.some,
           onSuccess: ([chunk, ended]) => {
             done = ended
             return chunk
           }
         })
-    ))
+    }))
   })
+
+/**
+ * Waits for a run's first events, then gives them and the rest as one Stream. Fails with the run's error if the run
+ * failed before it sent anything (a run the pool refused at once): an HTTP reader chooses its status here, so such a
+ * run is answered 429, not with a 200 stream whose only frame is the refusal.
+ */
+export const opened = (
+  events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>
+): Effect.Effect<Stream.Stream<AgentEvent, RunError>, RunError> =>
+  Effect.map(events.takeAll, (taken) => toStream(events, taken))

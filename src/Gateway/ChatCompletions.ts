@@ -390,13 +390,9 @@ const createCompletion = Effect.gen(function*() {
   }
 
   if (body.stream === true) {
-    // The status is chosen at the run's first events: a run refused at once (QueueFull) is a 429, not a 200
-    // stream whose only frame is the refusal.
-    const opened = yield* Effect.either(run.events.takeAll)
+    const opened = yield* Effect.either(RunEventBuffer.opened(run.events))
     if (opened._tag === "Left") return errorAnswer(opened.left, runHeaders)
-    const [first, done] = opened.right
-    const events = Stream.concat(Stream.fromChunk(first), done ? Stream.empty : RunEventBuffer.toStream(run.events))
-    return HttpServerResponse.stream(sseOf(reply, body.stream_options?.include_usage === true, events), {
+    return HttpServerResponse.stream(sseOf(reply, body.stream_options?.include_usage === true, opened.right), {
       contentType: "text/event-stream",
       headers: { ...sseHeaders, ...runHeaders }
     })

@@ -52,14 +52,10 @@ const startRun = Effect.gen(function*() {
   const runHeaders = { "x-openclaw-run-id": run.runId }
 
   if (wantsEventStream(request)) {
-    // The status is chosen at the run's first events: a run refused at once (QueueFull) is a 429, not a 200
-    // stream whose only frame is the refusal.
-    const opened = yield* Effect.either(run.events.takeAll)
+    const opened = yield* Effect.either(RunEventBuffer.opened(run.events))
     if (opened._tag === "Left") return errorResponse(opened.left, { runId: run.runId })
-    const [first, done] = opened.right
-    const rest = done ? Stream.empty : RunEventBuffer.toStream(run.events)
     // Events of one chunk go out as one write; the run's error, if any, ends the stream as `event: error`.
-    const frames = Stream.concat(Stream.fromChunks(first), rest).pipe(
+    const frames = opened.right.pipe(
       Stream.mapChunks((events) => Chunk.of(utf8.encode(Chunk.join(Chunk.map(events, sseFrame), "")))),
       Stream.catchAll((error: RunError) =>
         Stream.succeed(
