@@ -15,6 +15,7 @@ import * as path from "node:path"
 import type { AgentContext } from "../src/Agents/Agent.js"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
 import * as AgentTools from "../src/Agents/AgentTools.js"
+import * as ModelTurn from "../src/Agents/ModelTurn.js"
 import { CodexAgent } from "../src/Agents/CodexAgent.js"
 import * as InlineSubagents from "../src/Agents/InlineSubagents.js"
 import * as Tools from "../src/Agents/Tools.js"
@@ -29,7 +30,7 @@ const secret = "sk-test-0123456789-do-not-leak"
 const apiKey = Redacted.make(secret)
 
 const modelOn = (fake: Fake.FakeOpenAi) =>
-  Effect.map(OpenAiChat.make({ apiKey, baseUrl: fake.baseUrl }), (forModel) => forModel("gpt-fake"))
+  Effect.map(OpenAiChat.make({ apiKey, baseUrl: fake.baseUrl }), (models) => models.languageModel("gpt-fake"))
 
 const userPrompt = (text: string) => Prompt.fromMessages([Prompt.userMessage({ content: [Prompt.textPart({ text })] })])
 
@@ -355,6 +356,44 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiChat", (
       yield* Fiber.interrupt(fiber)
       yield* fake.awaitEarlyDisconnects(1).pipe(Effect.timeout("5 seconds"))
       expect(fake.earlyDisconnects()).toBe(1)
+    }))
+
+  it.scoped("its raw parts, decoded by the agents' ModelTurn, are exactly what streamText gives, from the same request", () =>
+    Effect.gen(function*() {
+      const fake = yield* Fake.make
+      const answers = [
+        Fake.eventStream(Fake.chatTextSteps(["Hel", "lo ", "there"])),
+        Fake.eventStream(Fake.chatToolCallSteps([
+          { id: "call_w1", name: "write_file", argumentPieces: ["{\"path\": \"a.txt\", ", "\"content\": \"é\"}"] }
+        ]))
+      ]
+      fake.reply(...answers, ...answers)
+      const models = yield* OpenAiChat.make({ apiKey, baseUrl: fake.baseUrl })
+      const rawStream = models.rawStream?.("gpt-fake")
+      expect(rawStream).toBeDefined()
+      const model: ResolvedModel = {
+        id: "openai/gpt-fake",
+        provider: "openai",
+        model: "gpt-fake",
+        languageModel: models.languageModel("gpt-fake"),
+        rawStream
+      }
+      const prompt = userPrompt("write a note")
+      const viaLibrary = [yield* streamTurn(model.languageModel, prompt), yield* streamTurn(model.languageModel, prompt)]
+      const turn = ModelTurn.streamTurn(model, prompt, AgentTools.toolkit).pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
+      const viaRaw = [yield* turn, yield* turn]
+
+      expect(viaRaw).toEqual(viaLibrary)
+      expect(textOf(viaRaw[0] ?? [])).toBe("Hello there")
+      expect(viaRaw[1]?.filter((part) => part.type === "tool-call").map((part) => part.params)).toEqual([
+        { path: "a.txt", content: "é" }
+      ])
+      const bodies = fake.requests().map(bodyOf)
+      expect(bodies).toHaveLength(4)
+      expect(bodies.slice(2)).toEqual(bodies.slice(0, 2))
     }))
 
   it.scoped("the codex agent runs a write_file call then answers: two requests, the second with the tool result", () =>

@@ -1,5 +1,5 @@
 /** The provider policy wrapper: deadlines, retries before the first part only, Retry-After, interruption, scrubbing. */
-import { AiError, LanguageModel, type Response, type Tool, type Toolkit } from "@effect/ai"
+import { AiError, LanguageModel, Prompt, type Response, type Tool, type Toolkit } from "@effect/ai"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import {
   Chunk,
@@ -104,8 +104,10 @@ const scripted = (script: ReadonlyArray<Step>) =>
         }
       }
     }
+    const raw = (): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
+      Stream.unwrap(Effect.map(nextStep, parts))
     const service = yield* LanguageModel.make({
-      streamText: () => Stream.unwrap(Effect.map(nextStep, parts)),
+      streamText: raw,
       generateText: () =>
         Effect.flatMap(nextStep, (step) =>
           step._tag === "Fail"
@@ -114,8 +116,10 @@ const scripted = (script: ReadonlyArray<Step>) =>
             ? Effect.succeed<Array<Response.PartEncoded>>([{ type: "text", text: step.tokens.join("") }])
             : Effect.never)
     })
-    return { service, starts, interrupted }
+    return { service, raw, starts, interrupted }
   })
+
+type Fake = Effect.Effect.Success<ReturnType<typeof scripted>>
 
 const options = {
   provider: "fake",
@@ -125,8 +129,8 @@ const options = {
 }
 
 /** Every part or the failure, in order: a failure after tokens shows both. */
-const collect = (model: LanguageModel.Service) =>
-  model.streamText({ prompt: "hello" }).pipe(
+const collect = <E>(parts: Stream.Stream<{ readonly type: string; readonly delta?: string }, E>) =>
+  parts.pipe(
     Stream.either,
     Stream.runCollect,
     Effect.map((chunk) => {
@@ -142,14 +146,42 @@ const collect = (model: LanguageModel.Service) =>
 const statusOf = (error: AiError.AiError | undefined) =>
   error?._tag === "HttpResponseError" ? error.response.status : undefined
 
+/**
+ * The policy wraps a provider's stream in two places: its service's `streamText` (`resilient`), and its raw parts
+ * (`resilientStream`, for the agents' own decoding). Every stream case runs on both.
+ */
+const wrappings: ReadonlyArray<{
+  readonly name: string
+  readonly run: (fake: Fake, options: ResilientModel.ResilientOptions) => ReturnType<typeof collect<AiError.AiError>>
+}> = [
+  {
+    name: "around LanguageModel.streamText",
+    run: (fake, options) => collect(ResilientModel.resilient(fake.service, options).streamText({ prompt: "hello" }))
+  },
+  {
+    name: "around a provider's raw parts",
+    run: (fake, options) =>
+      Effect.scoped(Effect.flatMap(Effect.makeSpanScoped("test"), (span) =>
+        collect(
+          ResilientModel.resilientStream(fake.raw, options)({
+            prompt: Prompt.make("hello"),
+            tools: [],
+            toolChoice: "none",
+            responseFormat: { type: "text" },
+            span
+          })
+        )))
+  }
+]
+
 /** Jitter factor exactly 1 (`min * (1 - r) + max * r` with r = 0.5), so back-off delays are the nominal ones. */
 const noJitter = Effect.withRandom(Random.fixed([0.5]))
 
-describe("ResilientModel", () => {
+describe.each(wrappings)("ResilientModel, $name", ({ run }) => {
   it.effect("a 429 is retried after exactly its Retry-After seconds, not the back-off", () =>
     Effect.gen(function*() {
       const fake = yield* scripted([fail(httpError(429, { headers: { "Retry-After": "7" } })), emit(["hi"])])
-      const fiber = yield* Effect.fork(collect(ResilientModel.resilient(fake.service, options)))
+      const fiber = yield* Effect.fork(run(fake, options))
       yield* TestClock.adjust("6999 millis")
       expect(yield* Ref.get(fake.starts)).toEqual([0])
       yield* TestClock.adjust("1 millis")
@@ -167,7 +199,7 @@ describe("ResilientModel", () => {
         fail(httpError(429, { headers: { "retry-after": "3600" } })),
         emit(["ok"])
       ])
-      const fiber = yield* Effect.fork(collect(ResilientModel.resilient(fake.service, options)))
+      const fiber = yield* Effect.fork(run(fake, options))
       yield* TestClock.adjust("2 minutes")
       const result = yield* Fiber.join(fiber)
       expect(yield* Ref.get(fake.starts)).toEqual([0, 5_000, 6_500, 66_500])
@@ -182,8 +214,8 @@ describe("ResilientModel", () => {
         fail(httpError(503, { description: "third" })),
         emit(["never"])
       ])
-      const model = ResilientModel.resilient(fake.service, { ...options, maxRetries: 2 })
-      const fiber = yield* Effect.fork(collect(model))
+      const settings = { ...options, maxRetries: 2 }
+      const fiber = yield* Effect.fork(run(fake, settings))
       yield* TestClock.adjust("499 millis")
       expect(yield* Ref.get(fake.starts)).toEqual([0])
       yield* TestClock.adjust("1 minute")
@@ -200,8 +232,8 @@ describe("ResilientModel", () => {
         ...Array.from({ length: 7 }, () => fail(httpError(500))),
         emit(["done"])
       ])
-      const model = ResilientModel.resilient(fake.service, { ...options, maxRetries: 7 })
-      const fiber = yield* Effect.fork(collect(model))
+      const settings = { ...options, maxRetries: 7 }
+      const fiber = yield* Effect.fork(run(fake, settings))
       yield* TestClock.adjust("5 minutes")
       const result = yield* Fiber.join(fiber)
       const starts = yield* Ref.get(fake.starts)
@@ -215,7 +247,7 @@ describe("ResilientModel", () => {
     Effect.gen(function*() {
       for (const status of [400, 401, 404]) {
         const fake = yield* scripted([fail(httpError(status)), emit(["never"])])
-        const fiber = yield* Effect.fork(collect(ResilientModel.resilient(fake.service, options)))
+        const fiber = yield* Effect.fork(run(fake, options))
         yield* TestClock.adjust("2 minutes")
         const result = yield* Fiber.join(fiber)
         expect(yield* Ref.get(fake.starts)).toHaveLength(1)
@@ -233,14 +265,14 @@ describe("ResilientModel", () => {
         request: { method: "POST", url: "https://fake.test", urlParams: [], hash: Option.none(), headers: {} }
       })
       const retried = yield* scripted([fail(reset), emit(["back"])])
-      const fiber = yield* Effect.fork(collect(ResilientModel.resilient(retried.service, options)))
+      const fiber = yield* Effect.fork(run(retried, options))
       yield* TestClock.adjust("1 minute")
       expect((yield* Fiber.join(fiber)).tokens).toEqual(["back"])
       expect(yield* Ref.get(retried.starts)).toHaveLength(2)
 
       const malformed = new AiError.MalformedOutput({ module: "Fake", method: "streamText", description: "bad json" })
       const final = yield* scripted([fail(malformed), emit(["never"])])
-      const second = yield* Effect.fork(collect(ResilientModel.resilient(final.service, options)))
+      const second = yield* Effect.fork(run(final, options))
       yield* TestClock.adjust("1 minute")
       expect((yield* Fiber.join(second)).failure?._tag).toBe("MalformedOutput")
       expect(yield* Ref.get(final.starts)).toHaveLength(1)
@@ -249,7 +281,7 @@ describe("ResilientModel", () => {
   it.effect("a failure after the first token is final: no retry, no token repeated", () =>
     Effect.gen(function*() {
       const fake = yield* scripted([emit(["a ", "b "], httpError(503)), emit(["a ", "b ", "c"])])
-      const fiber = yield* Effect.fork(collect(ResilientModel.resilient(fake.service, options)))
+      const fiber = yield* Effect.fork(run(fake, options))
       yield* TestClock.adjust("2 minutes")
       const result = yield* Fiber.join(fiber)
       expect(result.tokens).toEqual(["a ", "b "])
@@ -261,8 +293,8 @@ describe("ResilientModel", () => {
   it.effect("no first part within connectTimeoutMs: the hung request is interrupted and retried", () =>
     Effect.gen(function*() {
       const fake = yield* scripted([hang, emit(["late"])])
-      const model = ResilientModel.resilient(fake.service, { ...options, connectTimeoutMs: 1_000 })
-      const fiber = yield* Effect.fork(collect(model))
+      const settings = { ...options, connectTimeoutMs: 1_000 }
+      const fiber = yield* Effect.fork(run(fake, settings))
       yield* TestClock.adjust("999 millis")
       expect(yield* Ref.get(fake.starts)).toEqual([0])
       expect(yield* Deferred.isDone(fake.interrupted)).toBe(false)
@@ -277,8 +309,8 @@ describe("ResilientModel", () => {
   it.effect("connect timeouts past maxRetries surface as a ProviderFailed reason naming the provider", () =>
     Effect.gen(function*() {
       const fake = yield* scripted([hang, hang])
-      const model = ResilientModel.resilient(fake.service, { ...options, connectTimeoutMs: 1_000, maxRetries: 1 })
-      const fiber = yield* Effect.fork(collect(model))
+      const settings = { ...options, connectTimeoutMs: 1_000, maxRetries: 1 }
+      const fiber = yield* Effect.fork(run(fake, settings))
       yield* TestClock.adjust("1 minute")
       const result = yield* Fiber.join(fiber)
       expect(yield* Ref.get(fake.starts)).toEqual([0, 1_500])
@@ -291,8 +323,8 @@ describe("ResilientModel", () => {
     Effect.gen(function*() {
       const fake = yield* scripted([emit(["a "], "hang"), emit(["a ", "b"])])
       const timeouts = { connectTimeoutMs: 1_000, idleTimeoutMs: 2_000 }
-      const model = ResilientModel.resilient(fake.service, { ...options, ...timeouts })
-      const fiber = yield* Effect.fork(collect(model))
+      const settings = { ...options, ...timeouts }
+      const fiber = yield* Effect.fork(run(fake, settings))
       yield* TestClock.adjust("1999 millis")
       expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
       yield* TestClock.adjust("1 millis")
@@ -308,7 +340,7 @@ describe("ResilientModel", () => {
     Effect.gen(function*() {
       for (const step of [hang, emit(["a "], "hang")]) {
         const fake = yield* scripted([step, emit(["never"])])
-        const fiber = yield* Effect.fork(collect(ResilientModel.resilient(fake.service, options)))
+        const fiber = yield* Effect.fork(run(fake, options))
         yield* TestClock.adjust("100 millis")
         expect(yield* Deferred.isDone(fake.interrupted)).toBe(false)
         yield* Fiber.interrupt(fiber)
@@ -333,9 +365,9 @@ describe("ResilientModel", () => {
       const logger = Logger.make(({ annotations, message }) => {
         logs.push(JSON.stringify({ message, annotations: [...annotations] }))
       })
-      const model = ResilientModel.resilient(fake.service, { ...options, secrets: ["", secret] })
+      const settings = { ...options, secrets: ["", secret] }
       const fiber = yield* Effect.fork(
-        collect(model).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        run(fake, settings).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
       )
       yield* TestClock.adjust("1 minute")
       const result = yield* Fiber.join(fiber)
@@ -354,7 +386,9 @@ describe("ResilientModel", () => {
       expect(logs.join("\n")).not.toContain(secret)
       expect(logs.join("\n").toLowerCase()).not.toContain("authorization")
     }))
+})
 
+describe("ResilientModel", () => {
   it.effect("generateText is retried on 503 and fails at once on 400", () =>
     Effect.gen(function*() {
       const fake = yield* scripted([fail(httpError(503)), emit(["whole ", "answer"]), fail(httpError(400))])

@@ -18,6 +18,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Chunk, Effect, Encoding, Either, FiberRef, identity, Option, Redacted, Runtime, Schema, Stream } from "effect"
 import * as Wire from "./OpenAiChatWire.js"
+import type { ProviderModels } from "./ProviderRegistry.js"
 
 export interface OpenAiChatConfig {
   /** Sent as `Authorization: Bearer <key>`; redacted in spans, logs and errors. */
@@ -345,7 +346,7 @@ const makeAssembler = (method: string) => {
  */
 export const make = (
   config: OpenAiChatConfig
-): Effect.Effect<(model: string) => LanguageModel.Service, never, HttpClient.HttpClient> =>
+): Effect.Effect<ProviderModels, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const httpClient = HttpClient.withScope(yield* HttpClient.HttpClient)
     const runtime = yield* Effect.runtime<never>()
@@ -543,11 +544,15 @@ export const make = (
         })
       )
 
-    return (model: string) =>
-      Runtime.runSync(runtime)(LanguageModel.make({
-        generateText: (options) => generateChat(model, options, "generateText"),
-        streamText: (options) => streamChat(model, options, "streamText")
-      }))
+    return {
+      languageModel: (model) =>
+        Runtime.runSync(runtime)(LanguageModel.make({
+          generateText: (options) => generateChat(model, options, "generateText"),
+          streamText: (options) => streamChat(model, options, "streamText")
+        })),
+      // What `streamText` above decodes, for the agents to decode with their cached schema.
+      rawStream: (model) => (options) => streamChat(model, options, "streamText")
+    }
   })
 
 /** Reads at most `maxBytes` of a body as UTF-8 text; a body that fails to read gives the empty string. */

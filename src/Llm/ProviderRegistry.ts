@@ -17,7 +17,7 @@ import {
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { InvalidRequest } from "../Domain/RunError.js"
 import * as MockLanguageModel from "./MockLanguageModel.js"
-import { resilient } from "./ResilientModel.js"
+import { resilient, type ResilientOptions, resilientStream } from "./ResilientModel.js"
 
 export interface ResolvedModel {
   /** `provider/model`, as reported in `RunStarted.model` and handed to worker threads. */
@@ -26,8 +26,9 @@ export interface ResolvedModel {
   readonly model: string
   readonly languageModel: LanguageModel.Service
   /**
-   * The provider's parts before @effect/ai decodes them, for providers that can give them (the mock): agents decode
-   * them with a schema built once (see `Agents/ModelTurn`), where `languageModel.streamText` rebuilds it per call.
+   * The provider's parts before @effect/ai decodes them, for providers that can give them (the mock, OpenAI Chat
+   * Completions): agents decode them with a schema built once (see `Agents/ModelTurn`), where
+   * `languageModel.streamText` rebuilds it per call, several ms of CPU per model turn.
    */
   readonly rawStream?: RawStream | undefined
 }
@@ -36,6 +37,12 @@ export interface ResolvedModel {
 export type RawStream = (
   options: LanguageModel.ProviderOptions
 ) => Stream.Stream<Response.StreamPartEncoded, AiError.AiError>
+
+/** What a real provider's module builds: a service per model and, if the provider can give them, its raw parts. */
+export interface ProviderModels {
+  readonly languageModel: (model: string) => LanguageModel.Service
+  readonly rawStream?: ((model: string) => RawStream) | undefined
+}
 
 /** One configured provider: which models it serves and the service for one of them. */
 export type Provider =
@@ -104,7 +111,7 @@ const realProvider = <Section extends OpenAiProviderSection | AnthropicProviderS
   build: (
     section: Section,
     apiKey: Redacted.Redacted<string>
-  ) => Effect.Effect<(model: string) => LanguageModel.Service, never, HttpClient.HttpClient>
+  ) => Effect.Effect<ProviderModels, never, HttpClient.HttpClient>
 ): Effect.Effect<Provider, never, HttpClient.HttpClient> => {
   const apiKey = section.apiKey
   if (apiKey === undefined) {
@@ -113,17 +120,18 @@ const realProvider = <Section extends OpenAiProviderSection | AnthropicProviderS
       reason: `provider "${name}" has no API key: set models.providers.${name}.apiKey (e.g. {"env": "...")`
     })
   }
-  return Effect.map(build(section, apiKey), (languageModel): Provider => ({
+  const policy: ResilientOptions = {
+    provider: name,
+    connectTimeoutMs: section.connectTimeoutMs,
+    idleTimeoutMs: section.idleTimeoutMs,
+    maxRetries: section.maxRetries,
+    secrets: [Redacted.value(apiKey)]
+  }
+  return Effect.map(build(section, apiKey), ({ languageModel, rawStream }): Provider => ({
     _tag: "Available",
     models: "any",
-    languageModel: (model) =>
-      resilient(languageModel(model), {
-        provider: name,
-        connectTimeoutMs: section.connectTimeoutMs,
-        idleTimeoutMs: section.idleTimeoutMs,
-        maxRetries: section.maxRetries,
-        secrets: [Redacted.value(apiKey)]
-      })
+    languageModel: (model) => resilient(languageModel(model), policy),
+    rawStream: rawStream === undefined ? undefined : (model) => resilientStream(rawStream(model), policy)
   }))
 }
 
@@ -153,14 +161,21 @@ export const make: Effect.Effect<ProviderRegistryService, never, GatewayConfig |
           )
           : Effect.flatMap(
             Effect.promise(() => import("./OpenAiResponsesProvider.js")),
-            (OpenAiResponses) => OpenAiResponses.make({ apiKey, baseUrl: section.baseUrl })
+            (OpenAiResponses) =>
+              Effect.map(OpenAiResponses.make({ apiKey, baseUrl: section.baseUrl }), (languageModel) => ({
+                languageModel
+              }))
           ))
     }
     if (anthropic !== undefined) {
       providers["anthropic"] = yield* realProvider("anthropic", anthropic, (section, apiKey) =>
         Effect.flatMap(
           Effect.promise(() => import("./AnthropicProvider.js")),
-          (Anthropic) => Anthropic.make({ apiKey, baseUrl: section.baseUrl, maxTokens: section.maxTokens })
+          (Anthropic) =>
+            Effect.map(
+              Anthropic.make({ apiKey, baseUrl: section.baseUrl, maxTokens: section.maxTokens }),
+              (languageModel) => ({ languageModel })
+            )
         ))
     }
     return fromProviders(providers, defaultModelOf(config))

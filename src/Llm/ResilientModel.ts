@@ -287,3 +287,15 @@ export const resilient = (service: LanguageModel.Service, options: ResilientOpti
     streamText: (request) => stream(service.streamText(request)).pipe(Stream.mapError((e) => asExtractError(e)))
   }
 }
+
+/**
+ * The same policy around a provider's raw parts (`ProviderRegistry.RawStream`, decoded by `Agents/ModelTurn`): the
+ * deadlines, the retries before the first part and the scrubbing of `streamText` above, for each call.
+ */
+export const resilientStream = <A>(
+  raw: (options: LanguageModel.ProviderOptions) => Stream.Stream<A, AiError.AiError>,
+  options: ResilientOptions
+): (options: LanguageModel.ProviderOptions) => Stream.Stream<A, AiError.AiError> => {
+  const stream = guardStream({ ...options, scrub: makeScrubber(options.secrets ?? []) })
+  return (request) => stream(raw(request))
+}
