@@ -16,27 +16,22 @@ import * as ProviderRegistry from "../src/Llm/ProviderRegistry.js"
 
 const turns = Number(process.env["TURNS"] ?? 500)
 
-const chunk = (delta: object, finish: string | null) =>
+/** One `data:` frame of a Chat Completions stream with these choices (and usage, in the last one). */
+const frame = (choices: ReadonlyArray<object>, usage?: object) =>
   `data: ${
     JSON.stringify({
       id: "chatcmpl-bench",
       object: "chat.completion.chunk",
       created: 0,
       model: "gpt-bench",
-      choices: [{ index: 0, delta, finish_reason: finish }]
+      choices,
+      ...(usage === undefined ? {} : { usage })
     })
   }\n\n`
-const body = chunk({ role: "assistant", content: "" }, null) + chunk({ content: "ok" }, null) + chunk({}, "stop") +
-  `data: ${
-    JSON.stringify({
-      id: "chatcmpl-bench",
-      object: "chat.completion.chunk",
-      created: 0,
-      model: "gpt-bench",
-      choices: [],
-      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }
-    })
-  }\n\ndata: [DONE]\n\n`
+const choice = (delta: object, finish: string | null) => [{ index: 0, delta, finish_reason: finish }]
+const body = frame(choice({ role: "assistant", content: "" }, null)) + frame(choice({ content: "ok" }, null)) +
+  frame(choice({}, "stop")) + frame([], { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }) +
+  "data: [DONE]\n\n"
 
 const cpuMs = () => {
   const usage = process.cpuUsage()
