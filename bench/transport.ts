@@ -17,7 +17,7 @@ import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { performance } from "node:perf_hooks"
+import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
@@ -266,6 +266,21 @@ interface SegmentResult {
   readonly eventLoopDelayP99Ms: number | null
   readonly eventLoopDelayMaxMs: number | null
   readonly gatewayRssMb: number | null
+  /**
+   * The load generator's own CPU (% of one core) and event-loop delay p99: it shares the cores with the gateway, and
+   * its timestamps are late by its own delay, so a busy load generator shows as latency the gateway did not add.
+   */
+  readonly loadGeneratorCpuPercent: number | null
+  readonly loadGeneratorLoopDelayP99Ms: number | null
+}
+
+/** The load generator's event-loop delay, sampled as the gateway's probe samples the gateway's. */
+const clientLoopDelay = monitorEventLoopDelay({ resolution: 1 })
+clientLoopDelay.enable()
+
+interface ClientSample {
+  readonly cpuUs: number
+  readonly loopDelayP99Ms: number
 }
 
 const runSegment = async (
@@ -281,9 +296,11 @@ const runSegment = async (
     session = await transport.open(target, concurrency, runTimeoutMs)
   } catch (error) {
     outcomes.push({ error: `open: ${String(error)}`, ttftMs: NaN, ttltMs: NaN, tokenEvents: 0, textBytes: 0 })
-    return summarise(transport, concurrency, outcomes, 1, { down: 0, up: 0 }, undefined, undefined)
+    return summarise(transport, concurrency, outcomes, 1, { down: 0, up: 0 }, undefined, undefined, undefined)
   }
   const before = await gateway.sample()
+  const clientCpu = process.cpuUsage()
+  clientLoopDelay.reset()
   const start = performance.now()
   const deadline = start + durationMs
   await Promise.all(Array.from({ length: concurrency }, async (_, user) => {
@@ -300,10 +317,12 @@ const runSegment = async (
     }
   }))
   const wallMs = performance.now() - start
+  const used = process.cpuUsage(clientCpu)
+  const client = { cpuUs: used.user + used.system, loopDelayP99Ms: clientLoopDelay.percentile(99) / 1e6 }
   const after = await gateway.sample()
   const bytes = session.bytes()
   await session.close()
-  return summarise(transport, concurrency, outcomes, wallMs, bytes, before, after)
+  return summarise(transport, concurrency, outcomes, wallMs, bytes, before, after, client)
 }
 
 const summarise = (
@@ -313,7 +332,8 @@ const summarise = (
   wallMs: number,
   bytes: { readonly down: number; readonly up: number },
   before: ProbeSample | undefined,
-  after: ProbeSample | undefined
+  after: ProbeSample | undefined,
+  client: ClientSample | undefined
 ): SegmentResult => {
   const ok = outcomes.filter((outcome) => outcome.error === undefined)
   const errors: Record<string, number> = {}
@@ -349,7 +369,9 @@ const summarise = (
     gatewayCpuPercent: round(100 * cpuSeconds / (wallMs / 1000), 0),
     eventLoopDelayP99Ms: round(after?.eventLoopDelayP99Ms ?? NaN),
     eventLoopDelayMaxMs: round(after?.eventLoopDelayMaxMs ?? NaN),
-    gatewayRssMb: round((after?.rssBytes ?? NaN) / 2 ** 20, 0)
+    gatewayRssMb: round((after?.rssBytes ?? NaN) / 2 ** 20, 0),
+    loadGeneratorCpuPercent: round(100 * (client?.cpuUs ?? NaN) / 1e6 / (wallMs / 1000), 0),
+    loadGeneratorLoopDelayP99Ms: round(client?.loopDelayP99Ms ?? NaN)
   }
 }
 
@@ -452,8 +474,8 @@ const markdown = (
     "Every step:",
     "",
     "| transport | runs at once | runs | errors | tokens/s | TTFT+ p50/p99 | TTLT+ p50/p99 | B/token | " +
-    "CPU s/1k tok | CPU % | loop delay p99/max | RSS MB |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "CPU s/1k tok | CPU % | loop delay p99/max | RSS MB | load generator CPU % / loop delay p99 |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...results.map((s) =>
       `| ${s.transport} | ${s.concurrency} | ${s.runs} | ${
         errorCount(s) === 0 ? 0 : Object.entries(s.errors).map(([kind, count]) => `${kind}: ${count}`).join(", ")
@@ -461,7 +483,9 @@ const markdown = (
         fmt(s.ttltAddedP99Ms)
       } | ${fmt(s.bytesDownPerTokenEvent)} | ${fmt(s.gatewayCpuSecondsPer1000Tokens)} | ${
         fmt(s.gatewayCpuPercent)
-      } | ${fmt(s.eventLoopDelayP99Ms)} / ${fmt(s.eventLoopDelayMaxMs)} | ${fmt(s.gatewayRssMb)} |`
+      } | ${fmt(s.eventLoopDelayP99Ms)} / ${fmt(s.eventLoopDelayMaxMs)} | ${fmt(s.gatewayRssMb)} | ${
+        fmt(s.loadGeneratorCpuPercent)
+      } / ${fmt(s.loadGeneratorLoopDelayP99Ms)} |`
     )
   ]
   if (pool !== undefined) {
