@@ -358,7 +358,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiChat", (
       expect(fake.earlyDisconnects()).toBe(1)
     }))
 
-  it.scoped("its raw parts, decoded by the agents' ModelTurn, are what streamText gives, from the same request", () =>
+  it.scoped("its raw parts, decoded by the agents' ModelTurn, are exactly what streamText gives, from the same request", () =>
     Effect.gen(function*() {
       const fake = yield* Fake.make
       const answers = [
@@ -379,8 +379,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiChat", (
         rawStream
       }
       const prompt = userPrompt("write a note")
-      const libraryTurn = streamTurn(model.languageModel, prompt)
-      const viaLibrary = [yield* libraryTurn, yield* libraryTurn]
+      const viaLibrary = [yield* streamTurn(model.languageModel, prompt), yield* streamTurn(model.languageModel, prompt)]
       const turn = ModelTurn.streamTurn(model, prompt, AgentTools.toolkit).pipe(
         Stream.runCollect,
         Effect.map(Chunk.toReadonlyArray)

@@ -5,7 +5,7 @@
  * memory. The run waits while its unread events weigh more than the budget, and goes on as the client reads: nothing
  * is dropped, the slow reader only slows its own run.
  */
-import { Chunk, Effect, Effectable, Inspectable, Mailbox, Option, Stream } from "effect"
+import { type Chunk, Effect, Effectable, Inspectable, Mailbox, Option, Stream } from "effect"
 import type { NoSuchElementException } from "effect/Cause"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import type { RunError } from "../Domain/RunError.js"
@@ -173,44 +173,12 @@ export const toStream = <A, E>(
     }))
   })
 
-const utf8 = new TextEncoder()
-
-/** How an HTTP body shows a run: the text of a read of its events ("" writes nothing), and of its error. */
-export interface BodyRendering {
-  readonly events: (events: Chunk.Chunk<AgentEvent>) => string
-  readonly error: (error: RunError) => string
-}
-
 /**
- * A run's events as the bytes of an HTTP body, in one stream stage like `toStream`: each read of the mailbox is one
- * write, the run's error (if any) the last. `taken`: the first read, which chose the response's status. Every stage a
- * token crosses costs CPU per token: the SSE bodies had three to five of them over `toStream`.
+ * Waits for a run's first events, then gives them and the rest as one Stream. Fails with the run's error if the run
+ * failed before it sent anything (a run the pool refused at once): an HTTP reader chooses its status here, so such a
+ * run is answered 429, not with a 200 stream whose only frame is the refusal.
  */
-export const toBody = (
-  events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>,
-  taken: readonly [Chunk.Chunk<AgentEvent>, boolean],
-  render: BodyRendering
-): Stream.Stream<Uint8Array> =>
-  Stream.suspend(() => {
-    let first: Chunk.Chunk<AgentEvent> | undefined = taken[0]
-    let done = taken[1]
-    const bytes = (text: string): Chunk.Chunk<Uint8Array> => text === "" ? Chunk.empty() : Chunk.of(utf8.encode(text))
-    return Stream.repeatEffectChunkOption(Effect.suspend(() => {
-      if (first !== undefined) {
-        const chunk = first
-        first = undefined
-        return Effect.succeed(bytes(render.events(chunk)))
-      }
-      if (done) return Effect.fail(Option.none())
-      return Effect.match(events.takeAll, {
-        onFailure: (error) => {
-          done = true
-          return bytes(render.error(error))
-        },
-        onSuccess: ([chunk, ended]) => {
-          done = ended
-          return bytes(render.events(chunk))
-        }
-      })
-    }))
-  })
+export const opened = (
+  events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>
+): Effect.Effect<Stream.Stream<AgentEvent, RunError>, RunError> =>
+  Effect.map(events.takeAll, (taken) => toStream(events, taken))

@@ -285,14 +285,19 @@ interface Reply {
   readonly model: string
 }
 
+const utf8 = new TextEncoder()
 const dataFrame = (payload: unknown): string => `data: ${JSON.stringify(payload)}\n\n`
 
 /**
- * How the SSE body shows a run: a first chunk with the role, one chunk per content delta (a read of events is one
- * write), on `RunCompleted` a chunk with `finish_reason: "stop"`, the usage chunk if asked, and `data: [DONE]`. A
- * failure ends the stream with OpenAI's error object as the last `data:` frame (and no `[DONE]`).
+ * The SSE stream of a run: a first chunk with the role, one chunk per content delta (a chunk of events is one write),
+ * on `RunCompleted` a chunk with `finish_reason: "stop"`, the usage chunk if asked, and `data: [DONE]`. A failure ends
+ * the stream with OpenAI's error object as the last `data:` frame (and no `[DONE]`).
  */
-const sseOf = (reply: Reply, includeUsage: boolean): RunEventBuffer.BodyRendering => {
+const sseOf = (
+  reply: Reply,
+  includeUsage: boolean,
+  events: Stream.Stream<AgentEvent, RunError>
+): Stream.Stream<Uint8Array> => {
   const chunk = (choices: ChatCompletionChunk["choices"]): ChatCompletionChunk => ({
     id: reply.id,
     object: "chat.completion.chunk",
@@ -302,30 +307,30 @@ const sseOf = (reply: Reply, includeUsage: boolean): RunEventBuffer.BodyRenderin
     ...(includeUsage ? { usage: null } : {})
   })
   const delta = (content: string) => chunk([{ index: 0, delta: { content }, logprobs: null, finish_reason: null }])
-  const pieceOf = makeReply()
-  const framesOf = (event: AgentEvent): string => {
-    if (event._tag === "RunCompleted") {
-      const stop = chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }])
-      const usage = includeUsage ? [dataFrame({ ...chunk([]), usage: usageOf(event.usage) })] : []
-      return [dataFrame(stop), ...usage, "data: [DONE]\n\n"].join("")
+  const first = chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }])
+  return Stream.suspend(() => {
+    const pieceOf = makeReply()
+    const framesOf = (event: AgentEvent): string => {
+      if (event._tag === "RunCompleted") {
+        const stop = chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }])
+        const usage = includeUsage ? [dataFrame({ ...chunk([]), usage: usageOf(event.usage) })] : []
+        return [dataFrame(stop), ...usage, "data: [DONE]\n\n"].join("")
+      }
+      const piece = pieceOf(event)
+      if (piece !== undefined) return dataFrame(delta(piece))
+      const comment = commentOf(event)
+      return comment === undefined ? "" : `: ${comment}\n\n`
     }
-    const piece = pieceOf(event)
-    if (piece !== undefined) return dataFrame(delta(piece))
-    const comment = commentOf(event)
-    return comment === undefined ? "" : `: ${comment}\n\n`
-  }
-  // The body's first read is always rendered first (a failure can only come from a later read).
-  let first = dataFrame(
-    chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }])
-  )
-  return {
-    events: (events) => {
-      const frames = first + Chunk.join(Chunk.map(events, framesOf), "")
-      first = ""
-      return frames
-    },
-    error: (error) => dataFrame(openAiErrorBody(error))
-  }
+    return Stream.concat(
+      Stream.succeed(utf8.encode(dataFrame(first))),
+      events.pipe(
+        Stream.mapChunks((batch) => Chunk.of(Chunk.join(Chunk.map(batch, framesOf), ""))),
+        Stream.filter((frames) => frames !== ""),
+        Stream.map((frames) => utf8.encode(frames)),
+        Stream.catchAll((error: RunError) => Stream.succeed(utf8.encode(dataFrame(openAiErrorBody(error)))))
+      )
+    )
+  })
 }
 
 /** The whole run as one `chat.completion`, or its failure. */
@@ -385,12 +390,9 @@ const createCompletion = Effect.gen(function*() {
   }
 
   if (body.stream === true) {
-    // The status is chosen at the run's first events: a run refused at once (QueueFull) is a 429, not a 200
-    // stream whose only frame is the refusal.
-    const first = yield* Effect.either(run.events.takeAll)
-    if (first._tag === "Left") return errorAnswer(first.left, runHeaders)
-    const rendering = sseOf(reply, body.stream_options?.include_usage === true)
-    return HttpServerResponse.stream(RunEventBuffer.toBody(run.events, first.right, rendering), {
+    const opened = yield* Effect.either(RunEventBuffer.opened(run.events))
+    if (opened._tag === "Left") return errorAnswer(opened.left, runHeaders)
+    return HttpServerResponse.stream(sseOf(reply, body.stream_options?.include_usage === true, opened.right), {
       contentType: "text/event-stream",
       headers: { ...sseHeaders, ...runHeaders }
     })

@@ -13,6 +13,7 @@ import * as RunEventBuffer from "../Agents/RunEventBuffer.js"
 import { RunSupervisor } from "../Agents/RunSupervisor.js"
 import { AgentEvent } from "../Domain/AgentEvent.js"
 import { type HttpFailure, RunResult } from "../Domain/HttpWire.js"
+import type { RunError } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
 import { Quota } from "../Quota/Quota.js"
 import { errorBody, errorResponse } from "./HttpErrors.js"
@@ -20,6 +21,7 @@ import { HttpGuard } from "./HttpGuard.js"
 
 const encodeEvent = Schema.encodeSync(AgentEvent)
 const encodeResult = Schema.encodeSync(RunResult)
+const utf8 = new TextEncoder()
 
 /** One SSE frame per event; `id` lets a client say where it was (`Last-Event-ID`) once runs are durable. */
 const sseFrame = (event: AgentEvent): string => `id: ${event.seq}\ndata: ${JSON.stringify(encodeEvent(event))}\n\n`
@@ -50,15 +52,17 @@ const startRun = Effect.gen(function*() {
   const runHeaders = { "x-openclaw-run-id": run.runId }
 
   if (wantsEventStream(request)) {
-    // The status is chosen at the run's first events: a run refused at once (QueueFull) is a 429, not a 200
-    // stream whose only frame is the refusal.
-    const first = yield* Effect.either(run.events.takeAll)
-    if (first._tag === "Left") return errorResponse(first.left, { runId: run.runId })
-    // The events of one read go out as one write; the run's error, if any, ends the stream as `event: error`.
-    const frames = RunEventBuffer.toBody(run.events, first.right, {
-      events: (events) => Chunk.join(Chunk.map(events, sseFrame), ""),
-      error: (error) => `event: error\ndata: ${JSON.stringify(errorBody(error, { runId: run.runId }))}\n\n`
-    })
+    const opened = yield* Effect.either(RunEventBuffer.opened(run.events))
+    if (opened._tag === "Left") return errorResponse(opened.left, { runId: run.runId })
+    // Events of one chunk go out as one write; the run's error, if any, ends the stream as `event: error`.
+    const frames = opened.right.pipe(
+      Stream.mapChunks((events) => Chunk.of(utf8.encode(Chunk.join(Chunk.map(events, sseFrame), "")))),
+      Stream.catchAll((error: RunError) =>
+        Stream.succeed(
+          utf8.encode(`event: error\ndata: ${JSON.stringify(errorBody(error, { runId: run.runId }))}\n\n`)
+        )
+      )
+    )
     return HttpServerResponse.stream(frames, {
       contentType: "text/event-stream",
       headers: { ...sseHeaders, ...runHeaders }
