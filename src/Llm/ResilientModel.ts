@@ -168,6 +168,11 @@ interface Settings extends ResilientOptions {
   readonly scrub: Scrubber
 }
 
+const settingsOf = (options: ResilientOptions): Settings => ({
+  ...options,
+  scrub: makeScrubber(options.secrets ?? [])
+})
+
 const describeFailure = (error: unknown, scrub: Scrubber): string => {
   if (!AiError.isAiError(error)) return "unknown failure"
   const status = error._tag === "HttpResponseError" ? `${error.response.status} ` : ""
@@ -277,7 +282,7 @@ function asExtractError<E>(error: E): E {
  * Failures leave with `secrets` replaced by `[redacted]`.
  */
 export const resilient = (service: LanguageModel.Service, options: ResilientOptions): LanguageModel.Service => {
-  const settings: Settings = { ...options, scrub: makeScrubber(options.secrets ?? []) }
+  const settings = settingsOf(options)
   const stream = guardStream(settings)
   const effect = guardEffect(settings)
   return {
@@ -296,6 +301,6 @@ export const resilientStream = <A>(
   raw: (options: LanguageModel.ProviderOptions) => Stream.Stream<A, AiError.AiError>,
   options: ResilientOptions
 ): (options: LanguageModel.ProviderOptions) => Stream.Stream<A, AiError.AiError> => {
-  const stream = guardStream({ ...options, scrub: makeScrubber(options.secrets ?? []) })
+  const stream = guardStream(settingsOf(options))
   return (request) => stream(raw(request))
 }
