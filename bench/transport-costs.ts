@@ -8,11 +8,12 @@
  *     [ONLY=supervisor] node node_modules/.cache/openclaw-bench/bench/transport-costs.js
  */
 import * as Prompt from "@effect/ai/Prompt"
-import { Effect, Layer, Mailbox, Option, Stream } from "effect"
+import { Effect, Layer, Mailbox, Stream } from "effect"
 import { performance } from "node:perf_hooks"
 import { AgentRunner } from "../src/Agents/AgentRunner.js"
 import * as AgentTools from "../src/Agents/AgentTools.js"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
+import * as RunEventBuffer from "../src/Agents/RunEventBuffer.js"
 import { streamTurn } from "../src/Agents/ModelTurn.js"
 import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
@@ -98,18 +99,10 @@ const main = Effect.gen(function*() {
   yield* Effect.promise(() =>
     measure("inline run through the supervisor, read by takeAll", () => Effect.runPromise(oneRunTaken))
   )
-  // A one-stage Stream over takeAll (what an SSE body could be), against Mailbox.toStream above.
+  // The one-stage Stream over takeAll the HTTP readers use (`RunEventBuffer.toStream`), against Mailbox.toStream above.
   const oneRunOneStage = Effect.scoped(Effect.gen(function*() {
     const run = yield* supervisor.start(spec)
-    let done = false
-    yield* Stream.runDrain(Stream.repeatEffectChunkOption(Effect.suspend(() =>
-      done
-        ? Effect.fail(Option.none())
-        : Effect.map(Effect.mapError(run.events.takeAll, Option.some), ([events, ended]) => {
-          done = ended
-          return events
-        })
-    )))
+    yield* Stream.runDrain(RunEventBuffer.toStream(run.events))
   }))
   yield* Effect.promise(() =>
     measure("inline run through the supervisor, read by a one-stage Stream", () => Effect.runPromise(oneRunOneStage))
