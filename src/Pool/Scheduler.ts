@@ -45,7 +45,7 @@
  * - Positions: `Queued` gives a run that joins the queue its position (always the last). When runs ahead of waiting
  *   runs leave the queue (dispatched or cancelled), every run behind them moves up: one `QueueMoved` says so, not one
  *   command per waiting run, so a step costs the same however long the queue. The driver reads the new positions
- *   from `state.queue` when it chooses (it tells them at most every 100 ms). A run's position only ever
+ *   from `state.queue` when it chooses (at most every `positionIntervalMs` of `PoolCore`). A run's position only ever
  *   decreases.
  *
  * Commands of one step come in this order: the event's own command (`Reject`, `Terminate` of a failed or cancelled
