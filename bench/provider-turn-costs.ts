@@ -7,10 +7,10 @@
  *   tsc -p bench/tsconfig.json && TURNS=500 node node_modules/.cache/openclaw-bench/bench/provider-turn-costs.js
  */
 import * as Prompt from "@effect/ai/Prompt"
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
 import * as http from "node:http"
 import * as AgentTools from "../src/Agents/AgentTools.js"
-import { streamTurn } from "../src/Agents/ModelTurn.js"
+import { runTurn } from "../src/Agents/ModelTurn.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import * as ProviderRegistry from "../src/Llm/ProviderRegistry.js"
 
@@ -48,7 +48,7 @@ const port = typeof address === "object" && address !== null ? address.port : 0
 
 const main = Effect.gen(function*() {
   const model = yield* Effect.flatMap(ProviderRegistry.ProviderRegistry, (registry) => registry.resolve(undefined))
-  const turn = Stream.runDrain(streamTurn(model, Prompt.make("bench"), AgentTools.toolkit))
+  const turn = runTurn(model, Prompt.make("bench"), AgentTools.toolkit, () => Effect.void)
   for (let i = 0; i < 50; i++) yield* turn
   const before = cpuMs()
   const started = performance.now()

@@ -14,7 +14,7 @@ import { AgentRunner } from "../src/Agents/AgentRunner.js"
 import * as AgentTools from "../src/Agents/AgentTools.js"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
 import * as RunEventBuffer from "../src/Agents/RunEventBuffer.js"
-import { streamTurn } from "../src/Agents/ModelTurn.js"
+import { runTurn } from "../src/Agents/ModelTurn.js"
 import { RunSupervisor } from "../src/Agents/RunSupervisor.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { RunId } from "../src/Domain/Ids.js"
@@ -59,13 +59,21 @@ const main = Effect.gen(function*() {
   const model = yield* Effect.flatMap(ProviderRegistry.ProviderRegistry, (registry) => registry.resolve(undefined))
   const prompt = Prompt.make("bench")
   const toolkit = AgentTools.toolkit
-  const raw = model.rawStream
+  const raw = model.rawParts
   if (raw !== undefined) {
-    const parts = Stream.unwrapScoped(Effect.map(Effect.makeSpanScoped("bench"), (span) =>
-      raw({ prompt, tools: Object.values(toolkit.tools), toolChoice: "auto", responseFormat: { type: "text" }, span })))
-    yield* Effect.promise(() => measure("mock raw parts", drained(parts)))
+    const parts = Effect.useSpan("bench", (span) =>
+      raw(
+        { prompt, tools: Object.values(toolkit.tools), toolChoice: "auto", responseFormat: { type: "text" }, span },
+        () => Effect.void
+      ))
+    yield* Effect.promise(() => measure("mock raw parts", () => Effect.runPromise(parts)))
   }
-  yield* Effect.promise(() => measure("one model turn (Agents/ModelTurn)", drained(streamTurn(model, prompt, toolkit))))
+  yield* Effect.promise(() =>
+    measure(
+      "one model turn (Agents/ModelTurn)",
+      () => Effect.runPromise(runTurn(model, prompt, toolkit, () => Effect.void))
+    )
+  )
   yield* Effect.promise(() =>
     measure(
       "@effect/ai streamText with the agents' toolkit (what ModelTurn avoids)",

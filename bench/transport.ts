@@ -12,7 +12,8 @@
  *                    [--gateway-entry=FILE]
  */
 import * as Prompt from "@effect/ai/Prompt"
-import { Effect, Stream } from "effect"
+import type * as Response from "@effect/ai/Response"
+import { Effect } from "effect"
 import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -109,9 +110,13 @@ const mockBaseline = async (concurrency: number) => {
     models: { providers: { mock: { firstTokenDelayMs, tokenDelayMs, reply } } }
   }).config.models.providers.mock
   const prompt = Prompt.make("bench")
-  const parts = Stream.unwrapScoped(Effect.map(Effect.makeSpanScoped("bench"), (span) =>
-    MockLanguageModel.streamParts(mock, { prompt, tools: [], toolChoice: "auto", responseFormat: { type: "text" }, span })
-  ))
+  const parts = (onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void>) =>
+    Effect.useSpan("bench", (span) =>
+      MockLanguageModel.pushParts(
+        mock,
+        { prompt, tools: [], toolChoice: "auto", responseFormat: { type: "text" }, span },
+        onParts
+      ))
   const first: Array<number> = []
   const last: Array<number> = []
   let tokens = 0
@@ -119,13 +124,15 @@ const mockBaseline = async (concurrency: number) => {
     const start = performance.now()
     let seen = 0
     await Effect.runPromise(
-      Stream.runForEach(parts, (part) =>
+      parts((batch) =>
         Effect.sync(() => {
-          if (part.type !== "text-delta") return
-          tokens++
-          if (!record) return
-          if (seen++ === 0) first.push(performance.now() - start - expectedFirstMs)
-          if (seen === tokenCount) last.push(performance.now() - start - expectedLastMs)
+          for (const part of batch) {
+            if (part.type !== "text-delta") continue
+            tokens++
+            if (!record) continue
+            if (seen++ === 0) first.push(performance.now() - start - expectedFirstMs)
+            if (seen === tokenCount) last.push(performance.now() - start - expectedLastMs)
+          }
         }))
     )
   }

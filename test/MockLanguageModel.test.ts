@@ -1,7 +1,8 @@
 /** The mock provider: exact text, pacing on the TestClock, scripted tool calls (first turn only), failures, usage. */
 import { AiError, type LanguageModel, type Response, type Tool } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Ref, Stream, TestClock } from "effect"
+import * as Prompt from "@effect/ai/Prompt"
+import { Chunk, Effect, Fiber, Ref, Stream, TestClock, type Tracer } from "effect"
 import * as AgentTools from "../src/Agents/AgentTools.js"
 import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
@@ -23,6 +24,62 @@ const streamAll = (model: LanguageModel.Service, prompt: string) =>
     Stream.runCollect,
     Effect.map(Chunk.toReadonlyArray)
   )
+
+/** `pushParts` with the raw options the agents hand a provider (see Agents/ModelTurn), under a span of its own. */
+const push = <E>(
+  input: MockInput,
+  onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<unknown, E>
+) => Effect.useSpan("mock call", (span) => MockLanguageModel.pushParts(section(input), rawOptions(span), onParts))
+
+const rawOptions = (span: Tracer.Span): LanguageModel.ProviderOptions => ({
+  prompt: Prompt.make("go"),
+  tools: [],
+  toolChoice: "auto",
+  responseFormat: { type: "text" },
+  span
+})
+
+const section = (input: MockInput) => GatewayConfig.fromInput({ models: { providers: { mock: input } } }).config.models.providers.mock
+
+/** The batches `pushParts` hands over, each one's text deltas, with `onParts` taking `readMs` of the clock per batch. */
+const pushedBatches = (input: MockInput, readMs = 0) =>
+  Effect.gen(function*() {
+    const batches: Array<ReadonlyArray<Response.StreamPartEncoded>> = []
+    const outcome = yield* push(input, (parts) =>
+      Effect.zipRight(Effect.sync(() => batches.push(parts)), readMs === 0 ? Effect.void : Effect.sleep(readMs))).pipe(
+        Effect.either
+      )
+    return { batches, outcome }
+  })
+
+const encodedDeltas = (parts: ReadonlyArray<Response.StreamPartEncoded>) =>
+  parts.flatMap((part) => part.type === "text-delta" ? [part.delta] : [])
+
+/**
+ * "a b c" paced 100 ms to the first token, then 20 ms apart, on the TestClock: `read` reads the mock configured with
+ * `input` and hands each token it sees to `record`.
+ */
+const expectPaced = <E>(
+  read: (input: MockInput, record: (tokens: ReadonlyArray<string>) => Effect.Effect<void>) => Effect.Effect<unknown, E>
+) =>
+  Effect.gen(function*() {
+    const seen = yield* Ref.make<ReadonlyArray<string>>([])
+    const fiber = yield* Effect.fork(
+      read({ reply: "a b c", firstTokenDelayMs: 100, tokenDelayMs: 20 }, (tokens) =>
+        Ref.update(seen, (all) => [...all, ...tokens]))
+    )
+    yield* TestClock.adjust(99)
+    expect(yield* Ref.get(seen)).toEqual([])
+    yield* TestClock.adjust(1)
+    expect(yield* Ref.get(seen)).toEqual(["a "])
+    yield* TestClock.adjust(19)
+    expect(yield* Ref.get(seen)).toEqual(["a "])
+    yield* TestClock.adjust(1)
+    expect(yield* Ref.get(seen)).toEqual(["a ", "b "])
+    yield* TestClock.adjust(20)
+    expect(yield* Ref.get(seen)).toEqual(["a ", "b ", "c"])
+    yield* Fiber.join(fiber)
+  })
 
 const deltas = (parts: ReadonlyArray<Response.StreamPart<Record<string, Tool.Any>>>) =>
   parts.flatMap((part) => part.type === "text-delta" ? [part.delta] : [])
@@ -62,27 +119,12 @@ describe("MockLanguageModel", () => {
     }))
 
   it.effect("waits firstTokenDelayMs, then tokenDelayMs between tokens, on the clock", () =>
-    Effect.gen(function*() {
-      const model = yield* mock({ reply: "a b c", firstTokenDelayMs: 100, tokenDelayMs: 20 })
-      const seen = yield* Ref.make<ReadonlyArray<string>>([])
-      const fiber = yield* model.streamText({ prompt: "go" }).pipe(
-        Stream.runForEach((part) =>
-          part.type === "text-delta" ? Ref.update(seen, (tokens) => [...tokens, part.delta]) : Effect.void
-        ),
-        Effect.fork
-      )
-      yield* TestClock.adjust(99)
-      expect(yield* Ref.get(seen)).toEqual([])
-      yield* TestClock.adjust(1)
-      expect(yield* Ref.get(seen)).toEqual(["a "])
-      yield* TestClock.adjust(19)
-      expect(yield* Ref.get(seen)).toEqual(["a "])
-      yield* TestClock.adjust(1)
-      expect(yield* Ref.get(seen)).toEqual(["a ", "b "])
-      yield* TestClock.adjust(20)
-      expect(yield* Ref.get(seen)).toEqual(["a ", "b ", "c"])
-      yield* Fiber.join(fiber)
-    }))
+    expectPaced((input, record) =>
+      Effect.flatMap(mock(input), (model) =>
+        model.streamText({ prompt: "go" }).pipe(
+          Stream.runForEach((part) => part.type === "text-delta" ? record([part.delta]) : Effect.void)
+        ))
+    ))
 
   it.effect("keeps its schedule when the reader is late: one pull takes every token already due, together", () =>
     Effect.gen(function*() {
@@ -224,5 +266,60 @@ describe("MockLanguageModel", () => {
       expect(response.toolCalls.map((call) => [call.name, call.params])).toEqual([["shell", { command: "pwd" }]])
       expect(response.usage.inputTokens).toBe(2)
       expect(response.usage.outputTokens).toBe(3)
+    }))
+})
+
+describe("MockLanguageModel.pushParts (the raw parts the agents read)", () => {
+  it.effect("hands over exactly the parts of the stream, tool calls and usage included", () =>
+    Effect.gen(function*() {
+      const input = { ...instant, reply: "one two  three", toolCalls: [{ name: "shell", params: { command: "ls" } }] }
+      const streamed = yield* Effect.useSpan("mock call", (span) =>
+        Stream.runCollect(MockLanguageModel.streamParts(section(input), rawOptions(span))))
+      const { batches, outcome } = yield* pushedBatches(input)
+      expect(outcome._tag).toBe("Right")
+      expect(batches.flat()).toEqual(Chunk.toReadonlyArray(streamed))
+      expect(encodedDeltas(batches.flat())).toEqual(["one ", "two  ", "three"])
+      expect(batches.flat().map((part) => part.type)).toContain("tool-call")
+    }))
+
+  it.effect("waits firstTokenDelayMs, then tokenDelayMs between tokens, on the clock", () =>
+    expectPaced((input, record) => push(input, (parts) => record(encodedDeltas(parts)))))
+
+  it.effect("waits for each batch to be taken, then hands over every token due meanwhile together", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(pushedBatches({ reply: "a b c d e", firstTokenDelayMs: 100, tokenDelayMs: 20 }, 50))
+      // Due at 100, 120, 140, 160, 180; each batch takes 50 ms: taken at 100, then at 150 (b, c), then at 200 (d, e).
+      yield* TestClock.adjust(300)
+      const { batches } = yield* Fiber.join(fiber)
+      expect(batches.map(encodedDeltas).filter((tokens) => tokens.length > 0)).toEqual([["a "], ["b ", "c "], ["d ", "e"]])
+    }))
+
+  it.effect("fails after `afterTokens` tokens with the scripted error, once those tokens are handed over", () =>
+    Effect.gen(function*() {
+      const { batches, outcome } = yield* pushedBatches({
+        ...instant,
+        reply: "a b c d e",
+        fail: { afterTokens: 2, status: 503, message: "overloaded" }
+      })
+      expect(encodedDeltas(batches.flat())).toEqual(["a ", "b "])
+      expect(outcome._tag === "Left" && outcome.left._tag).toBe("HttpResponseError")
+      if (outcome._tag !== "Left" || outcome.left._tag !== "HttpResponseError") return
+      expect(outcome.left.response.status).toBe(503)
+    }))
+
+  it.effect("stops when its consumer fails, with the consumer's error, handing over nothing more", () =>
+    Effect.gen(function*() {
+      const taken: Array<ReadonlyArray<string>> = []
+      const outcome = yield* push(
+        { reply: "a b c", firstTokenDelayMs: 10, tokenDelayMs: 10 },
+        (parts) => {
+          taken.push(encodedDeltas(parts))
+          return encodedDeltas(parts).includes("b ") ? Effect.fail("reader gave up" as const) : Effect.void
+        }
+      ).pipe(Effect.either, Effect.fork)
+      yield* TestClock.adjust(100)
+      const result = yield* Fiber.join(outcome)
+      expect(result._tag === "Left" && result.left).toBe("reader gave up")
+      expect(taken.flat()).toEqual(["a ", "b "])
     }))
 })

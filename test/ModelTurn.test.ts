@@ -3,13 +3,12 @@
  * `streamText` gives: text, tool calls and usage alike, and the same typed failure for parts that do not decode.
  */
 import { AiError, Prompt, type Response } from "@effect/ai"
-import { Chunk, Effect, Either, Stream } from "effect"
+import { Effect, Either, Stream } from "effect"
 import { describe, expect, it } from "vitest"
-import { toolkit } from "../src/Agents/AgentTools.js"
-import { streamTurn } from "../src/Agents/ModelTurn.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
-import type { RawStream, ResolvedModel } from "../src/Llm/ProviderRegistry.js"
+import { rawPartsOf, type ResolvedModel } from "../src/Llm/ProviderRegistry.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
+import { turnParts } from "./support/ProviderStreams.js"
 
 const mockConfig = GatewayConfig.fromInput({
   models: {
@@ -25,22 +24,25 @@ const mockConfig = GatewayConfig.fromInput({
 
 const models = Effect.map(MockLanguageModel.make(mockConfig), (languageModel) => {
   const library: ResolvedModel = { id: "mock/mock-1", provider: "mock", model: "mock-1", languageModel }
-  const raw: ResolvedModel = { ...library, rawStream: (options) => MockLanguageModel.streamParts(mockConfig, options) }
+  const raw: ResolvedModel = {
+    ...library,
+    rawParts: (options, onParts) => MockLanguageModel.pushParts(mockConfig, options, onParts)
+  }
   return { library, raw }
 })
 
 /** Parts without the ids the library and the mock generate per call. */
 const turn = (model: ResolvedModel) =>
-  Stream.runCollect(streamTurn(model, Prompt.make("hello"), toolkit)).pipe(
+  turnParts(model, Prompt.make("hello")).pipe(
     Effect.map((parts) =>
-      Chunk.toReadonlyArray(parts).map((part) => {
+      parts.map((part) => {
         const { id: _id, ...rest } = "id" in part ? part : { id: undefined, ...part }
         return rest
       })
     )
   )
 
-describe("ModelTurn.streamTurn", () => {
+describe("ModelTurn.runTurn", () => {
   it("decodes a provider's raw parts exactly as LanguageModel.streamText does, tool calls included", async () => {
     const [library, raw] = await Effect.runPromise(
       Effect.flatMap(models, (m) => Effect.all([turn(m.library), turn(m.raw)]))
@@ -58,9 +60,8 @@ describe("ModelTurn.streamTurn", () => {
       params: {},
       providerExecuted: false
     }
-    const broken: RawStream = () => Stream.make(unknownTool)
     const outcome = await Effect.runPromise(
-      Effect.flatMap(models, (m) => Effect.either(turn({ ...m.raw, rawStream: broken })))
+      Effect.flatMap(models, (m) => Effect.either(turn({ ...m.raw, rawParts: rawPartsOf(() => Stream.make(unknownTool)) })))
     )
     expect(Either.isLeft(outcome) && outcome.left instanceof AiError.MalformedOutput).toBe(true)
   })

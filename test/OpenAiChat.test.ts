@@ -15,7 +15,6 @@ import * as path from "node:path"
 import type { AgentContext } from "../src/Agents/Agent.js"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
 import * as AgentTools from "../src/Agents/AgentTools.js"
-import * as ModelTurn from "../src/Agents/ModelTurn.js"
 import { CodexAgent } from "../src/Agents/CodexAgent.js"
 import * as InlineSubagents from "../src/Agents/InlineSubagents.js"
 import * as Tools from "../src/Agents/Tools.js"
@@ -23,8 +22,9 @@ import { RunId } from "../src/Domain/Ids.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import * as OpenAiChat from "../src/Llm/OpenAiChat.js"
 import * as Wire from "../src/Llm/OpenAiChatWire.js"
-import type { ResolvedModel } from "../src/Llm/ProviderRegistry.js"
+import { rawPartsOf, type ResolvedModel } from "../src/Llm/ProviderRegistry.js"
 import * as Fake from "./support/FakeOpenAi.js"
+import { turnParts } from "./support/ProviderStreams.js"
 
 const secret = "sk-test-0123456789-do-not-leak"
 const apiKey = Redacted.make(secret)
@@ -376,14 +376,11 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiChat", (
         provider: "openai",
         model: "gpt-fake",
         languageModel: models.languageModel("gpt-fake"),
-        rawStream
+        rawParts: rawStream === undefined ? undefined : rawPartsOf(rawStream)
       }
       const prompt = userPrompt("write a note")
       const viaLibrary = [yield* streamTurn(model.languageModel, prompt), yield* streamTurn(model.languageModel, prompt)]
-      const turn = ModelTurn.streamTurn(model, prompt, AgentTools.toolkit).pipe(
-        Stream.runCollect,
-        Effect.map(Chunk.toReadonlyArray)
-      )
+      const turn = turnParts(model, prompt)
       const viaRaw = [yield* turn, yield* turn]
 
       expect(viaRaw).toEqual(viaLibrary)

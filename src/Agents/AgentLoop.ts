@@ -12,7 +12,7 @@ import { Usage } from "../Domain/Usage.js"
 import type { AgentContext } from "./Agent.js"
 import type { AgentOutput, AgentOutputOf } from "./AgentOutput.js"
 import type { EmitOutputs } from "./AgentRunner.js"
-import { streamTurn } from "./ModelTurn.js"
+import { runTurn } from "./ModelTurn.js"
 import type { Subagents } from "./Subagents.js"
 import type { RunTools, ToolCall } from "./Tools.js"
 
@@ -65,9 +65,11 @@ export const run = (
       let text = ""
       let turnUsage = noUsage
       const calls: Array<ToolCall> = []
-      // One pass over each chunk of parts, straight into `emit`: the model's stream is the only Stream on the path.
-      const reply = Stream.runForEachChunk(
-        streamTurn(context.model, Prompt.fromMessages(history), tools.toolkit),
+      // One pass over each batch of parts, straight into `emit`: no Stream between a raw provider and the client.
+      const reply = runTurn(
+        context.model,
+        Prompt.fromMessages(history),
+        tools.toolkit,
         (parts: Chunk.Chunk<Response.StreamPart<Record<string, Tool.Any>>>) => {
           const outputs: Array<AgentOutput> = []
           for (const part of parts) {

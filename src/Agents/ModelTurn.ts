@@ -1,16 +1,17 @@
 /**
- * One turn of the model for an agent: its parts, with tool-call resolution left to the agent. Through
- * `LanguageModel.streamText` in general; for a provider that exposes its raw parts (the mock, OpenAI Chat
- * Completions), the same parts decoded with a schema built once per toolkit, because `streamText` rebuilds
+ * One turn of the model for an agent: its parts handed over batch by batch, with tool-call resolution left to the
+ * agent. Through `LanguageModel.streamText` in general; for a provider that exposes its raw parts (the mock, OpenAI
+ * Chat Completions), the same parts decoded with a schema built once per toolkit, because `streamText` rebuilds
  * @effect/ai's `Response.StreamPart(toolkit)` schema on every call: with the codex toolkit, 2.5-3.7 ms to build and
- * 0.6-1.3 ms to compile on its first decode, on this machine, more than the rest of a mock run put together.
+ * 0.6-1.3 ms to compile on its first decode, on this machine, more than the rest of a mock run put together. Raw parts
+ * come as a push (`RawParts`) and are decoded in place: no Stream stage between the provider and the agent.
  */
 import * as AiError from "@effect/ai/AiError"
 import type * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
 import type * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
-import { Chunk, Effect, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Effect, Schema, Stream } from "effect"
 import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
 
 type AgentToolkit = Toolkit.WithHandler<Record<string, Tool.Any>>
@@ -18,7 +19,7 @@ type Part = Response.StreamPart<Record<string, Tool.Any>>
 
 const decoders = new WeakMap<
   AgentToolkit,
-  (parts: Chunk.Chunk<Response.StreamPartEncoded>) => Effect.Effect<Chunk.Chunk<Part>, ParseResult.ParseError>
+  (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<Chunk.Chunk<Part>, AiError.MalformedOutput>
 >()
 
 const decoderFor = (toolkit: AgentToolkit) => {
@@ -26,13 +27,15 @@ const decoderFor = (toolkit: AgentToolkit) => {
   if (known !== undefined) return known
   const decodeChunk = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(toolkit)))
   // Text parts are most of a response and have no tool schema in them: built directly; the decoder gets the rest.
-  const decode = (parts: Chunk.Chunk<Response.StreamPartEncoded>) => {
-    const encoded = Chunk.toReadonlyArray(parts)
+  const decode = (encoded: ReadonlyArray<Response.StreamPartEncoded>) => {
     const plain = encoded.map(plainTextPart)
     const others = encoded.filter((_, index) => plain[index] === undefined)
-    const decodedOthers = others.length === 0
-      ? Effect.succeed(Chunk.empty<Part>())
-      : decodeChunk(Chunk.unsafeFromArray(others))
+    if (others.length === 0) return Effect.succeed(Chunk.unsafeFromArray(plain.filter((part): part is Part => part !== undefined)))
+    const decodedOthers = decodeChunk(Chunk.unsafeFromArray(others)).pipe(
+      Effect.mapError((error) =>
+        AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "streamText", error })
+      )
+    )
     return Effect.map(decodedOthers, (decoded) => {
       let next = 0
       return Chunk.unsafeFromArray(plain.map((part) => part ?? Chunk.unsafeGet(decoded, next++)))
@@ -59,25 +62,24 @@ const plainTextPart = (part: Response.StreamPartEncoded): Part | undefined => {
   }
 }
 
-export const streamTurn = (
+export const runTurn = <E>(
   model: ResolvedModel,
   prompt: Prompt.Prompt,
-  toolkit: AgentToolkit
-): Stream.Stream<Part, AiError.AiError> => {
-  const raw = model.rawStream
-  if (raw === undefined) return model.languageModel.streamText({ prompt, toolkit, disableToolCallResolution: true })
+  toolkit: AgentToolkit,
+  onParts: (parts: Chunk.Chunk<Part>) => Effect.Effect<unknown, E>
+): Effect.Effect<void, AiError.AiError | E> => {
+  const raw = model.rawParts
+  if (raw === undefined) {
+    return Stream.runForEachChunk(
+      model.languageModel.streamText({ prompt, toolkit, disableToolCallResolution: true }),
+      onParts
+    )
+  }
   const decode = decoderFor(toolkit)
   // What `LanguageModel.streamText` hands its provider: the same span name, the tools offered, text responses.
-  return Stream.unwrapScoped(Effect.map(
-    Effect.makeSpanScoped("LanguageModel.streamText", { captureStackTrace: false }),
-    (span) =>
-      raw({ prompt, tools: Object.values(toolkit.tools), toolChoice: "auto", responseFormat: { type: "text" }, span }).pipe(
-        Stream.mapChunksEffect(decode),
-        Stream.mapError((error) =>
-          ParseResult.isParseError(error)
-            ? AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "streamText", error })
-            : error
-        )
-      )
-  ))
+  return Effect.useSpan("LanguageModel.streamText", { captureStackTrace: false }, (span) =>
+    raw(
+      { prompt, tools: Object.values(toolkit.tools), toolChoice: "auto", responseFormat: { type: "text" }, span },
+      (encoded) => Effect.flatMap(decode(encoded), onParts)
+    ))
 }

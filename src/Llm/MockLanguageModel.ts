@@ -76,59 +76,99 @@ const failure = (config: MockConfig, model: string): AiError.AiError | undefined
     })
 }
 
+/** One call's scripted parts, encoded (what `LanguageModel.make` decodes), with when each is due and how it ends. */
+interface Script {
+  readonly parts: ReadonlyArray<Response.StreamPartEncoded>
+  /** Part `index` is due this many ms after the call began: the start at once, the parts after the text with it. */
+  readonly dueAt: (index: number) => number
+  /** The configured failure, after the parts. */
+  readonly error: AiError.AiError | undefined
+}
+
+const script = (config: MockConfig, options: LanguageModel.ProviderOptions): Script => {
+  const prompt = promptText(options.prompt)
+  const results = toolResults(options.prompt)
+  const firstTurn = results.length === 0
+  const tokens = tokenize(config.reply ?? (firstTurn ? defaultReply(prompt) : replyAfterTools(results)))
+  const toolCalls = firstTurn ? config.toolCalls : []
+  const error = failure(config, config.model)
+  const emitted = error === undefined ? tokens : tokens.slice(0, config.fail?.afterTokens ?? tokens.length)
+
+  const parts: Array<Response.StreamPartEncoded> = [{ type: "text-start", id: textId }]
+  for (const delta of emitted) parts.push({ type: "text-delta", id: textId, delta })
+  const lastToken = parts.length - 1
+  if (error === undefined) {
+    parts.push({ type: "text-end", id: textId })
+    toolCalls.forEach((call, index) => {
+      parts.push({ type: "tool-call", id: `mock-call-${index}`, name: call.name, params: call.params })
+    })
+    const inputTokens = countWords(prompt)
+    parts.push({
+      type: "finish",
+      reason: toolCalls.length > 0 ? "tool-calls" : "stop",
+      usage: { inputTokens, outputTokens: emitted.length, totalTokens: inputTokens + emitted.length }
+    })
+  }
+  const dueAt = (index: number) =>
+    index === 0 ? 0 : config.firstTokenDelayMs + (Math.min(index, lastToken) - 1) * config.tokenDelayMs
+  return { parts, dueAt, error }
+}
+
 /**
- * The scripted parts for one call, encoded (what `LanguageModel.make` decodes), paced like a real provider: token `i`
- * is due `firstTokenDelayMs + i * tokenDelayMs` after the first pull, whether or not the reader keeps up, and each
- * pull takes every part already due as one chunk. A reader that falls behind gets the tokens that arrived meanwhile
- * together (as from a real provider's socket buffer), not one wake-up per token. One stream stage; the sleeps go
- * through `Clock`, so the TestClock drives them.
+ * A script's pacing, like a real provider's: part `i` is due `dueAt(i)` after the first step, whether or not the
+ * reader keeps up, and each step takes every part already due as one batch (`undefined` once all are taken). A reader
+ * that falls behind gets the tokens that arrived meanwhile together (as from a real provider's socket buffer), not one
+ * wake-up per token. The sleeps go through `Clock`, so the TestClock drives them.
  */
+const pacing = ({ dueAt, parts }: Script): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded> | undefined> => {
+  let next = 0
+  let startedAt: number | undefined
+  const step: Effect.Effect<ReadonlyArray<Response.StreamPartEncoded> | undefined> = Effect.flatMap(
+    Clock.currentTimeMillis,
+    (now) => {
+      if (next === parts.length) return Effect.succeed(undefined)
+      startedAt ??= now
+      const elapsed = now - startedAt
+      const wait = dueAt(next) - elapsed
+      if (wait > 0) return Effect.zipRight(Effect.sleep(wait), step)
+      const from = next
+      while (next < parts.length && dueAt(next) <= elapsed) next++
+      return Effect.succeed(parts.slice(from, next))
+    }
+  )
+  return step
+}
+
+/** The scripted parts for one call as a Stream (what the mock's `LanguageModel` decodes): one stage. */
 export const streamParts = (
   config: MockConfig,
   options: LanguageModel.ProviderOptions
 ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
   Stream.suspend(() => {
-    const prompt = promptText(options.prompt)
-    const results = toolResults(options.prompt)
-    const firstTurn = results.length === 0
-    const tokens = tokenize(config.reply ?? (firstTurn ? defaultReply(prompt) : replyAfterTools(results)))
-    const toolCalls = firstTurn ? config.toolCalls : []
-    const error = failure(config, config.model)
-    const emitted = error === undefined ? tokens : tokens.slice(0, config.fail?.afterTokens ?? tokens.length)
+    const call = script(config, options)
+    const step = pacing(call)
+    return Stream.repeatEffectChunkOption(Effect.flatMap(step, (parts) =>
+      parts !== undefined
+        ? Effect.succeed(Chunk.unsafeFromArray(parts))
+        : Effect.fail(call.error === undefined ? Option.none() : Option.some(call.error))))
+  })
 
-    const parts: Array<Response.StreamPartEncoded> = [{ type: "text-start", id: textId }]
-    for (const delta of emitted) parts.push({ type: "text-delta", id: textId, delta })
-    const lastToken = parts.length - 1
-    if (error === undefined) {
-      parts.push({ type: "text-end", id: textId })
-      toolCalls.forEach((call, index) => {
-        parts.push({ type: "tool-call", id: `mock-call-${index}`, name: call.name, params: call.params })
-      })
-      const inputTokens = countWords(prompt)
-      parts.push({
-        type: "finish",
-        reason: toolCalls.length > 0 ? "tool-calls" : "stop",
-        usage: { inputTokens, outputTokens: emitted.length, totalTokens: inputTokens + emitted.length }
-      })
-    }
-    // Part `index` is due this many ms after the first pull: the start at once, the parts after the text with it.
-    const dueAt = (index: number) =>
-      index === 0 ? 0 : config.firstTokenDelayMs + (Math.min(index, lastToken) - 1) * config.tokenDelayMs
-
-    let next = 0
-    let startedAt: number | undefined
-    const pull: Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, Option.Option<AiError.AiError>> = Effect
-      .flatMap(Clock.currentTimeMillis, (now) => {
-        if (next === parts.length) return Effect.fail(error === undefined ? Option.none() : Option.some(error))
-        startedAt ??= now
-        const elapsed = now - startedAt
-        const wait = dueAt(next) - elapsed
-        if (wait > 0) return Effect.zipRight(Effect.sleep(wait), pull)
-        const from = next
-        while (next < parts.length && dueAt(next) <= elapsed) next++
-        return Effect.succeed(Chunk.unsafeFromArray(parts.slice(from, next)))
-      })
-    return Stream.repeatEffectChunkOption(pull)
+/** The same parts handed to `onParts` batch by batch (the registry's `RawParts`, what the agents read). */
+export const pushParts = <E>(
+  config: MockConfig,
+  options: LanguageModel.ProviderOptions,
+  onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<unknown, E>
+): Effect.Effect<void, AiError.AiError | E> =>
+  Effect.suspend(() => {
+    const call = script(config, options)
+    const step = pacing(call)
+    const loop: Effect.Effect<void, AiError.AiError | E> = Effect.flatMap(step, (parts) =>
+      parts !== undefined
+        ? Effect.zipRight(onParts(parts), loop)
+        : call.error === undefined
+        ? Effect.void
+        : Effect.fail(call.error))
+    return loop
   })
 
 /** The whole response at once: the streamed parts with the text deltas joined into one text part. */

@@ -1,8 +1,11 @@
 /** Helpers of the provider tests: one streamed turn with the agent's tools, its parts, and its failure without the key. */
 import type { AiError, LanguageModel, Response, Tool } from "@effect/ai"
+import type * as Prompt from "@effect/ai/Prompt"
 import { Cause, Chunk, Effect, Either, Stream } from "effect"
 import { expect } from "vitest"
 import * as AgentTools from "../../src/Agents/AgentTools.js"
+import { runTurn } from "../../src/Agents/ModelTurn.js"
+import type { ResolvedModel } from "../../src/Llm/ProviderRegistry.js"
 
 export type Part = Response.StreamPart<Record<string, Tool.Any>>
 
@@ -18,6 +21,15 @@ export const collect = (model: LanguageModel.Service) =>
     Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("the stream hung") }),
     Effect.either
   )
+
+/** Every part of one model turn as the agents take it (`Agents/ModelTurn.runTurn`), in order. */
+export const turnParts = (model: ResolvedModel, prompt: Prompt.Prompt) =>
+  Effect.suspend(() => {
+    const parts: Array<Part> = []
+    return runTurn(model, prompt, AgentTools.toolkit, (batch) => Effect.sync(() => parts.push(...batch))).pipe(
+      Effect.as<ReadonlyArray<Part>>(parts)
+    )
+  })
 
 export const textOf = (parts: ReadonlyArray<Part>) =>
   parts.flatMap((part) => part.type === "text-delta" ? [part.delta] : []).join("")
