@@ -3,18 +3,18 @@
  * cannot show deterministically, such as what happens within one event-loop turn.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import type { AgentJob } from "../src/Agents/AgentRunner.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { RunId } from "../src/Domain/Ids.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
-import { makePoolCore, type PoolCore, type PoolStats } from "../src/Pool/PoolCore.js"
+import { makePoolCore, type PoolCore, type PoolCoreOptions, type PoolStats } from "../src/Pool/PoolCore.js"
 
 const fixture = new URL("./fixtures/misbehaving-worker.mjs", import.meta.url)
 
 /** A core of one thread and room for `queueSize` waiting runs, closed with the scope. */
-const scopedCore = (queueSize: number, positionIntervalMs = 0) =>
+const scopedCore = (queueSize: number, positionIntervalMs = 0, options: Partial<PoolCoreOptions> = {}) =>
   Effect.acquireRelease(
     Effect.sync(() =>
       makePoolCore({
@@ -26,7 +26,8 @@ const scopedCore = (queueSize: number, positionIntervalMs = 0) =>
         positionIntervalMs,
         onSubagentMessage: () => {},
         onThreadGone: () => {},
-        onLog: () => {}
+        onLog: () => {},
+        ...options
       })
     ),
     (core) => Effect.sync(core.close)
@@ -136,4 +137,22 @@ describe("PoolCore", () => {
       expect(process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length)
         .toBeLessThanOrEqual(timersBefore)
     }))
+
+  it.live("retires an idle thread even when its wake-up timer fires before the clock reads the time it was set for", () =>
+    Effect.gen(function*() {
+      // A clock at half the speed of timers: every wake-up fires while the clock still reads before its time, as Node's
+      // timers can (they start from the event loop's time, cached when the turn began). A Tick that found nothing due
+      // used to leave no timer behind, and the thread idle for good.
+      const started = Date.now()
+      const core = yield* scopedCore(0, 0, {
+        scheduler: { maxThreads: 1, minThreads: 0, idleTimeoutMs: 100, queueSize: 0 },
+        now: () => started + (Date.now() - started) / 2
+      })
+      const ended = yield* Deferred.make<void>()
+      core.submit(yield* job("quick"), { onOutputs: () => {}, onEnd: () => Deferred.unsafeDone(ended, Effect.void) })
+      yield* Deferred.await(ended)
+      expect(core.stats().threads.map((thread) => thread.status)).toEqual(["idle"])
+      yield* statsUntil(core, (stats) => stats.threads.length === 0)
+      expect(core.stats().terminations).toEqual({})
+    }).pipe(Effect.scoped))
 })

@@ -73,6 +73,8 @@ export interface PoolCoreOptions {
   readonly onThreadGone: (threadId: number) => void
   /** A worker's code logged something. */
   readonly onLog: (threadId: number, message: Extract<FromWorker, { _tag: "Log" }>) => void
+  /** The clock the scheduler's times are on, in ms (`Date.now` unless a test needs another). */
+  readonly now?: () => number
 }
 
 type CoreEvent =
@@ -122,6 +124,7 @@ export interface PoolCore {
 
 export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   const { scheduler: config, heapMb, cpuTimeMs } = options
+  const now = options.now ?? Date.now
   const runs = new Map<string, RunEntry>()
   const workers = new Map<number, WorkerThread>()
   const terminations: Record<string, number> = {}
@@ -160,7 +163,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
     if (entry === undefined) return
     runs.delete(runId)
     if (entry.handlers.onQueued !== undefined) watchingPlaces--
-    if (entry.threadId !== undefined) averageRunMs = averageRunMs * 0.8 + (Date.now() - entry.dispatchedAt) * 0.2
+    if (entry.threadId !== undefined) averageRunMs = averageRunMs * 0.8 + (now() - entry.dispatchedAt) * 0.2
     entry.handlers.onEnd(error)
   }
 
@@ -229,7 +232,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
         if (entry === undefined || worker === undefined) return
         entry.threadId = command.threadId
         entry.cpuSince = worker.utilization()
-        entry.dispatchedAt = Date.now()
+        entry.dispatchedAt = now()
         entry.handlers.onDispatched?.(command.threadId)
         const { job } = entry
         worker.post({
@@ -267,7 +270,12 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
           clearTimeout(wakeTimer)
           timers.delete(wakeTimer)
         }
-        wakeTimer = later(Math.max(0, command.at - Date.now()), () => dispatch({ _tag: "Tick", now: Date.now() }))
+        // A timer can fire before the clock reads `at`: Node starts it from the event loop's time, cached when the turn
+        // began. Its Tick then says `at`, or the retirement it is for would wait for an event that may never come.
+        wakeTimer = later(
+          Math.max(0, command.at - now()),
+          () => dispatch({ _tag: "Tick", now: Math.max(now(), command.at) })
+        )
         return
     }
   }
@@ -276,7 +284,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
   const apply = (event: Scheduler.Event) => {
     const [next, commands] = event._tag === "Tick"
       ? Scheduler.step(state, event)
-      : Scheduler.stepAt(state, Date.now(), event)
+      : Scheduler.stepAt(state, now(), event)
     state = next
     for (const command of commands) perform(command)
   }
@@ -382,7 +390,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
     drain()
   }
 
-  const [initialState, initialCommands] = Scheduler.initial(config, Date.now())
+  const [initialState, initialCommands] = Scheduler.initial(config, now())
   state = initialState
   handling = true
   try {
@@ -433,7 +441,8 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
     load: () => Scheduler.stats(state),
     retryAfterMs,
     stats: () => {
-      const now = Date.now()
+      // Threads' ages are on the wall clock their start was read from.
+      const at = Date.now()
       const threads = Array.from(state.threads.values(), (thread): PoolThreadStats => {
         const worker = workers.get(thread.id)
         const entry = thread.runId === undefined ? undefined : runs.get(thread.runId)
@@ -441,7 +450,7 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
           id: thread.id,
           status: thread.status,
           runId: thread.runId ?? null,
-          ageMs: worker === undefined ? 0 : now - worker.startedAt,
+          ageMs: worker === undefined ? 0 : at - worker.startedAt,
           heapUsedBytes: worker?.heapUsedBytes() ?? 0,
           utilization: worker?.utilization().utilization ?? 0,
           runCpuMs: worker !== undefined && entry?.cpuSince !== undefined ? worker.activeMsSince(entry.cpuSince) : 0
