@@ -170,6 +170,21 @@ describe("ThreadPool with a misbehaving worker", () => {
       expect(tags(outputs)).toEqual(["RunStarted", "TokenDelta", "RunCompleted"])
     }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 1 } } }))))
 
+  it.live("interrupting run stops its run: a queued one leaves the queue, a busy one's thread is replaced", () =>
+    Effect.gen(function*() {
+      const pool = yield* ThreadPool
+      const busy = yield* Effect.fork(pool.run(yield* job("hang")))
+      yield* statsUntil((stats) => stats.threads.some((thread) => thread.status === "busy"))
+      const waiting = yield* Effect.fork(pool.run(yield* job("queued")))
+      yield* statsUntil((stats) => stats.queued.length === 1)
+      yield* Fiber.interrupt(waiting)
+      expect((yield* pool.stats).queued).toEqual([])
+      yield* Fiber.interrupt(busy)
+      const stats = yield* statsUntil((s) => s.threads.some((thread) => thread.status === "idle"))
+      expect(stats.terminations).toEqual({ cancelled: 1 })
+      expect(errorTag(yield* run("after"))).toBe("success")
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1, queueSize: 1 } } }))))
+
   it.live("a consumer that has not taken its place in the queue yet is given only the latest", () =>
     Effect.gen(function*() {
       const pool = yield* ThreadPool

@@ -415,7 +415,10 @@ export const makePoolCore = (options: PoolCoreOptions): PoolCore => {
       })
       dispatch({ _tag: "Submit", runId: job.runId })
     },
-    cancel: (runId) => dispatch({ _tag: "Cancel", runId }),
+    // A run the core no longer knows has ended: nothing to cancel (every consumer cancels on its way out).
+    cancel: (runId) => {
+      if (runs.has(runId)) dispatch({ _tag: "Cancel", runId })
+    },
     credit: (runId, batches) => {
       const entry = runs.get(runId)
       if (entry?.threadId === undefined) return

@@ -152,6 +152,8 @@ export const make = (options: { readonly script?: URL } = {}) =>
             if (Option.isSome(span)) span.value.attribute("threadId", threadId)
           }
         })
+        // No canceler: one costs ~4 µs per wait (an `onInterrupt` around it), and an interrupted wait's `wake` can only
+        // resume a wait that is already over, which Effect ignores.
         const waitForMore = Effect.async<void>((resume) => {
           // The fiber may have yielded since the loop looked: what arrived meanwhile must not be slept through.
           if (buffer.length > 0 || ended) return resume(Effect.void)
@@ -159,9 +161,6 @@ export const make = (options: { readonly script?: URL } = {}) =>
             wake = undefined
             resume(Effect.void)
           }
-          return Effect.sync(() => {
-            wake = undefined
-          })
         })
         const loop: Effect.Effect<void, RunError> = Effect.suspend(() => {
           if (buffer.length > 0) {
@@ -184,18 +183,22 @@ export const make = (options: { readonly script?: URL } = {}) =>
         Effect.ensuring(Effect.sync(() => core.cancel(job.runId)))
       )
 
+    // The pool hears of an interruption through `ensuring`, not a canceler, for the same reason as above (~2 µs less per
+    // run); once the run has ended, `cancel` is a no-op.
     const run = (job: AgentJob): Effect.Effect<ReadonlyArray<AgentOutput>, RunError> =>
-      Effect.async<ReadonlyArray<AgentOutput>, RunError>((resume) => {
-        const outputs: Array<AgentOutput> = []
-        core.submit(job, {
-          onOutputs: (batch, credited) => {
-            for (const output of batch) outputs.push(output)
-            if (credited) core.credit(job.runId, 1)
-          },
-          onEnd: (error) => resume(error === undefined ? Effect.succeed(outputs) : Effect.fail(error))
-        })
-        return Effect.sync(() => core.cancel(job.runId))
-      })
+      Effect.ensuring(
+        Effect.async<ReadonlyArray<AgentOutput>, RunError>((resume) => {
+          const outputs: Array<AgentOutput> = []
+          core.submit(job, {
+            onOutputs: (batch, credited) => {
+              for (const output of batch) outputs.push(output)
+              if (credited) core.credit(job.runId, 1)
+            },
+            onEnd: (error) => resume(error === undefined ? Effect.succeed(outputs) : Effect.fail(error))
+          })
+        }),
+        Effect.sync(() => core.cancel(job.runId))
+      )
 
     /**
      * A run's `spawn_subagent`: the child is a run of this pool like any other (it counts against the parent's
