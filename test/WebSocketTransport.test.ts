@@ -105,7 +105,8 @@ type Json = Record<string, unknown>
 /** A raw `ws` client that speaks the documented JSON frames. */
 class RawClient {
   private readonly inbox: Array<Json> = []
-  private waiter: (() => void) | undefined
+  /** Every pending `next` (a test may wait for two requests at once): each message wakes them all to look. */
+  private readonly waiters = new Set<() => void>()
   /** The session token from `Connect`, sent in every request's headers (message auth). */
   sessionToken = ""
   readonly closed: Promise<{ code: number; reason: string }>
@@ -117,7 +118,7 @@ class RawClient {
       const parsed: unknown = JSON.parse(data.toString())
       if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
         this.inbox.push(Object.fromEntries(Object.entries(parsed)))
-        this.waiter?.()
+        for (const wake of [...this.waiters]) wake()
       }
     })
     ws.on("close", (code, reason) => closed.resolve({ code, reason: reason.toString() }))
@@ -149,11 +150,13 @@ class RawClient {
       const remaining = deadline - Date.now()
       if (remaining <= 0) throw new Error(`no matching message within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox)}`)
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining)
-        this.waiter = () => {
+        const wake = () => {
           clearTimeout(timer)
+          this.waiters.delete(wake)
           resolve()
         }
+        const timer = setTimeout(wake, remaining)
+        this.waiters.add(wake)
       })
     }
   }
