@@ -39,9 +39,10 @@ const rawOptions = (span: Tracer.Span): LanguageModel.ProviderOptions => ({
   span
 })
 
-const section = (input: MockInput) => GatewayConfig.fromInput({ models: { providers: { mock: input } } }).config.models.providers.mock
+const section = (input: MockInput) =>
+  GatewayConfig.fromInput({ models: { providers: { mock: input } } }).config.models.providers.mock
 
-/** The batches `pushParts` hands over, each one's text deltas, with `onParts` taking `readMs` of the clock per batch. */
+/** The batches `pushParts` hands over, with `onParts` taking `readMs` of the clock per batch, and how it ended. */
 const pushedBatches = (input: MockInput, readMs = 0) =>
   Effect.gen(function*() {
     const batches: Array<ReadonlyArray<Response.StreamPartEncoded>> = []
@@ -287,11 +288,13 @@ describe("MockLanguageModel.pushParts (the raw parts the agents read)", () => {
 
   it.effect("waits for each batch to be taken, then hands over every token due meanwhile together", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(pushedBatches({ reply: "a b c d e", firstTokenDelayMs: 100, tokenDelayMs: 20 }, 50))
+      const paced = { reply: "a b c d e", firstTokenDelayMs: 100, tokenDelayMs: 20 }
+      const fiber = yield* Effect.fork(pushedBatches(paced, 50))
       // Due at 100, 120, 140, 160, 180; each batch takes 50 ms: taken at 100, then at 150 (b, c), then at 200 (d, e).
       yield* TestClock.adjust(300)
       const { batches } = yield* Fiber.join(fiber)
-      expect(batches.map(encodedDeltas).filter((tokens) => tokens.length > 0)).toEqual([["a "], ["b ", "c "], ["d ", "e"]])
+      const tokenBatches = batches.map(encodedDeltas).filter((tokens) => tokens.length > 0)
+      expect(tokenBatches).toEqual([["a "], ["b ", "c "], ["d ", "e"]])
     }))
 
   it.effect("fails after `afterTokens` tokens with the scripted error, once those tokens are handed over", () =>

@@ -61,7 +61,8 @@ describe("ModelTurn.runTurn", () => {
       providerExecuted: false
     }
     const outcome = await Effect.runPromise(
-      Effect.flatMap(models, (m) => Effect.either(turn({ ...m.raw, rawParts: rawPartsOf(() => Stream.make(unknownTool)) })))
+      Effect.flatMap(models, (m) =>
+        Effect.either(turn({ ...m.raw, rawParts: rawPartsOf(() => Stream.make(unknownTool)) })))
     )
     expect(Either.isLeft(outcome) && outcome.left instanceof AiError.MalformedOutput).toBe(true)
   })

@@ -138,7 +138,7 @@ describe("PoolCore", () => {
         .toBeLessThanOrEqual(timersBefore)
     }))
 
-  it.live("retires an idle thread even when its wake-up timer fires before the clock reads the time it was set for", () =>
+  it.live("retires an idle thread even if its wake-up timer fires before the clock reads the time it was set for", () =>
     Effect.gen(function*() {
       // A clock at half the speed of timers: every wake-up fires while the clock still reads before its time, as Node's
       // timers can (they start from the event loop's time, cached when the turn began). A Tick that found nothing due

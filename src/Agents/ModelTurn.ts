@@ -30,7 +30,10 @@ const decoderFor = (toolkit: AgentToolkit) => {
   const decode = (encoded: ReadonlyArray<Response.StreamPartEncoded>) => {
     const plain = encoded.map(plainTextPart)
     const others = encoded.filter((_, index) => plain[index] === undefined)
-    if (others.length === 0) return Effect.succeed(Chunk.unsafeFromArray(plain.filter((part): part is Part => part !== undefined)))
+    if (others.length === 0) {
+      // Text parts only, the usual batch: nothing for the decoder.
+      return Effect.succeed(Chunk.unsafeFromArray(plain.filter((part): part is Part => part !== undefined)))
+    }
     const decodedOthers = decodeChunk(Chunk.unsafeFromArray(others)).pipe(
       Effect.mapError((error) =>
         AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "streamText", error })

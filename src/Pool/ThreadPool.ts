@@ -152,8 +152,8 @@ export const make = (options: { readonly script?: URL } = {}) =>
             if (Option.isSome(span)) span.value.attribute("threadId", threadId)
           }
         })
-        // No canceler: one costs ~4 µs per wait (an `onInterrupt` around it), and an interrupted wait's `wake` can only
-        // resume a wait that is already over, which Effect ignores.
+        // No canceler: one costs ~4 µs per wait (an `onInterrupt` around it), and an interrupted wait's `wake` can
+        // only resume a wait that is already over, which Effect ignores.
         const waitForMore = Effect.async<void>((resume) => {
           // The fiber may have yielded since the loop looked: what arrived meanwhile must not be slept through.
           if (buffer.length > 0 || ended) return resume(Effect.void)
@@ -183,8 +183,8 @@ export const make = (options: { readonly script?: URL } = {}) =>
         Effect.ensuring(Effect.sync(() => core.cancel(job.runId)))
       )
 
-    // The pool hears of an interruption through `ensuring`, not a canceler, for the same reason as above (~2 µs less per
-    // run); once the run has ended, `cancel` is a no-op.
+    // The pool hears of an interruption through `ensuring`, not a canceler, for the same reason as above (~2 µs less
+    // per run); once the run has ended, `cancel` is a no-op.
     const run = (job: AgentJob): Effect.Effect<ReadonlyArray<AgentOutput>, RunError> =>
       Effect.ensuring(
         Effect.async<ReadonlyArray<AgentOutput>, RunError>((resume) => {
