@@ -145,12 +145,13 @@ describe("PoolCore", () => {
       // used to leave no timer behind, and the thread idle for good.
       const started = Date.now()
       const core = yield* scopedCore(0, 0, {
-        scheduler: { maxThreads: 1, minThreads: 0, idleTimeoutMs: 100, queueSize: 0 },
+        scheduler: { maxThreads: 1, minThreads: 0, idleTimeoutMs: 300, queueSize: 0 },
         now: () => started + (Date.now() - started) / 2
       })
       const ended = yield* Deferred.make<void>()
       core.submit(yield* job("quick"), { onOutputs: () => {}, onEnd: () => Deferred.unsafeDone(ended, Effect.void) })
       yield* Deferred.await(ended)
+      // Idle now; retired 300 ms of timers later, while the slow clock reads 150.
       expect(core.stats().threads.map((thread) => thread.status)).toEqual(["idle"])
       yield* statsUntil(core, (stats) => stats.threads.length === 0)
       expect(core.stats().terminations).toEqual({})
