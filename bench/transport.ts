@@ -3,8 +3,9 @@
  * over (a) HTTP request/response with a new connection per run, (b) HTTP keep-alive + SSE and (c) the WebSocket,
  * interleaved at each concurrency step. Reports added latency (measured minus the mock's configured delays), bytes
  * on the wire per token event, the highest concurrency held, and the gateway's CPU per 1,000 tokens and event-loop
- * delay; then runs the thread-pool bench (bench/pool.ts) as a child step and includes its rows. Every loop is
- * bounded in count and time; loopback only.
+ * delay; then runs the thread-pool bench (bench/pool.ts) as a child step and includes its rows. For reference, the
+ * WebSocket client also drives a bare `ws` server with the same frames and pacing (bench/bare-ws-server.ts): what this
+ * machine, Node and the load generator leave for any server. Every loop is bounded in count and time; loopback only.
  *
  *   npm run bench -- [--quick] [--steps=50,100,...] [--first-token-ms=100] [--token-ms=20] [--tokens=20]
  *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--token-flush-ms=0] [--name=transport]
@@ -169,7 +170,10 @@ interface Gateway {
 const isProbeSample = (message: unknown): message is ProbeSample =>
   typeof message === "object" && message !== null && "cpuUserUs" in message
 
-const startGateway = async (token: string): Promise<Gateway> => {
+/** The server under test: the gateway (`--gateway-entry` to run another build), or another entry, e.g. the bare one. */
+const gatewayEntry = path.resolve(option("gateway-entry") ?? path.join(repoDir, "dist/main.js"))
+
+const startGateway = async (token: string, entry: string = gatewayEntry): Promise<Gateway> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-bench-"))
   const configFile = path.join(dir, "openclaw.json")
   fs.writeFileSync(
@@ -196,7 +200,7 @@ const startGateway = async (token: string): Promise<Gateway> => {
       ...gatewayNodeArgs,
       "--import",
       pathToFileURL(path.join(compiledDir, "gateway-probe.js")).href,
-      option("gateway-entry") ?? path.join(repoDir, "dist/main.js")
+      entry
     ],
     { cwd: dir, env: { ...process.env, OPENCLAW_CONFIG: configFile }, stdio: ["ignore", "pipe", "pipe", "ipc"] }
   )
@@ -419,6 +423,7 @@ const markdown = (
   transports: ReadonlyArray<Transport>,
   machine: Record<string, unknown>,
   baseline: Awaited<ReturnType<typeof mockBaseline>>,
+  bare: Awaited<ReturnType<typeof bareServerReference>> | undefined,
   pool: ReturnType<typeof runPoolBench> | undefined
 ) => {
   const at = (transport: Transport, step: number) =>
@@ -477,6 +482,15 @@ const markdown = (
     `share is not the transport's.`,
     `² Steps ${steps.join(", ")}, each about ${segmentMs / 1000} s per transport, stopping at the first step that ` +
     `fails; the three transports interleaved per step.`,
+    ...(bare === undefined ? [] : [
+      `³ For reference, the WebSocket client against a bare \`ws\` server with the same frames and pacing ` +
+      `(bench/bare-ws-server.ts: no Effect, no RPC server, no authentication, no schemas): ` +
+      `${fmt(bare.reference.ttftAddedP50Ms)} / ${fmt(bare.reference.ttftAddedP99Ms)} ms added to the first token at ` +
+      `${bare.reference.concurrency} runs (one run at a time: ${fmt(bare.floor.ttftAddedP50Ms)} / ` +
+      `${fmt(bare.floor.ttftAddedP99Ms)} ms), ${fmt(bare.reference.gatewayCpuSecondsPer1000Tokens)} CPU s per 1,000 ` +
+      `tokens (${fmt(bare.reference.gatewayCpuPercent, "%")} of a core): what this machine, Node and the load ` +
+      `generator leave for any server.`
+    ]),
     "",
     "Every step:",
     "",
@@ -509,6 +523,23 @@ const markdown = (
     )
   }
   return lines.join("\n")
+}
+
+/**
+ * The same WebSocket client against the bare reference server, one run at a time and at the reference step: the
+ * latency and CPU that any server gets here, to read the gateway's rows against.
+ */
+const bareServerReference = async (token: string, transport: Transport) => {
+  const server = await startGateway(token, path.join(compiledDir, "bare-ws-server.js"))
+  try {
+    const target: Target = { host: "127.0.0.1", port: server.port, token, spec: { prompt: "bench" } }
+    await runSegment(server, target, transport, 20, 1_000)
+    const floor = await runSegment(server, target, transport, 1, segmentMs)
+    const reference = await runSegment(server, target, transport, referenceStep, segmentMs)
+    return { floor, reference }
+  } finally {
+    await server.stop()
+  }
 }
 
 const main = async () => {
@@ -562,9 +593,12 @@ const main = async () => {
   } finally {
     await gateway.stop()
   }
+  const wsTransport = transports.find((transport) => transport.name.startsWith("WebSocket"))
+  const bare = wsTransport === undefined ? undefined : await bareServerReference(token, wsTransport)
+  if (bare !== undefined) console.log(`bare ws server: ${JSON.stringify(bare)}`)
   const transportSeconds = Math.round((performance.now() - began) / 1000)
   const pool = flag("no-pool") ? undefined : runPoolBench()
-  const table = markdown(results, transports, machine, baseline, pool)
+  const table = markdown(results, transports, machine, baseline, bare, pool)
   const resultsDir = path.join(benchDir, "results")
   fs.mkdirSync(resultsDir, { recursive: true })
   const file = path.join(resultsDir, `${name}.json`)
@@ -590,6 +624,7 @@ const main = async () => {
         },
         transportSeconds,
         mockAlone: baseline,
+        bareServer: bare ?? null,
         segments: results,
         pool: pool?.rows ?? null,
         table
