@@ -115,10 +115,13 @@ const isPrimitive = (ast: SchemaAST.AST): boolean =>
   ast._tag === "StringKeyword" || ast._tag === "NumberKeyword" || ast._tag === "BooleanKeyword" ||
   ast._tag === "Literal" || (ast._tag === "Refinement" && isPrimitive(ast.from))
 
-const isEventBatch: (input: unknown) => input is ReadonlyArray<AgentEventEncoded> = (() => {
-  const check = compileIs(SchemaAST.typeAST(Schema.Array(Schema.encodedBoundSchema(AgentEvent)).ast))
-  return (input: unknown): input is ReadonlyArray<AgentEventEncoded> => check(input)
-})()
+/** `Schema.is(schema)` compiled once (`compileIs` of its type side), as a type guard. */
+export const compiledIs = <A, I, R>(schema: Schema.Schema<A, I, R>): (input: unknown) => input is A => {
+  const check = compileIs(SchemaAST.typeAST(schema.ast))
+  return (input: unknown): input is A => check(input)
+}
+
+const isEventBatch = compiledIs(Schema.Array(Schema.encodedBoundSchema(AgentEvent)))
 
 /** The event classes for JSON that has been checked to be valid `AgentEvent`s (a subagent's own events, nested). */
 const fromChecked = (event: AgentEventEncoded): AgentEvent =>

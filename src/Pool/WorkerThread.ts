@@ -6,7 +6,7 @@
 import { Either, Predicate, Schema } from "effect"
 import type { AgentOutput } from "../Agents/AgentOutput.js"
 import { RunId } from "../Domain/Ids.js"
-import { checkedEvents, compileIs } from "./WorkerEvents.js"
+import { checkedEvents, compiledIs } from "./WorkerEvents.js"
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
 import { FromWorker, ToWorker, type WorkerInit } from "./WorkerProtocol.js"
@@ -67,10 +67,7 @@ export const encodeRun = (message: RunMessage): Extract<typeof ToWorker.Encoded,
 })
 const decode = Schema.decodeUnknownEither(FromWorker)
 /** `Schema.is(RunId)` compiled to plain predicates (see WorkerEvents): every batch's run id is checked here. */
-const isRunId: (input: unknown) => input is RunId = (() => {
-  const check = compileIs(RunId.ast)
-  return (input: unknown): input is RunId => check(input)
-})()
+const isRunId = compiledIs(RunId)
 
 /**
  * An `Events` or `Completed` message checked cheaply (`checkedEvents`), built without a full decode; undefined for any
