@@ -38,6 +38,7 @@ import { type AgentOutput, stamp } from "./AgentOutput.js"
 import { type AgentJob, AgentRunner } from "./AgentRunner.js"
 import * as InlineRunner from "./InlineRunner.js"
 import * as RunEventBuffer from "./RunEventBuffer.js"
+import type { RunEventSink } from "./RunEventSink.js"
 
 export interface StartedRun {
   readonly runId: RunId
@@ -116,7 +117,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
      * Completes the run's mailbox and its bookkeeping (counters, log, span, metrics); runs exactly once, as the run
      * fiber's exit handler.
      */
-    const finish = (run: ActiveRun, events: RunEventBuffer.RunEventBuffer, exit: Exit.Exit<void, RunError>) =>
+    const finish = (run: ActiveRun, events: RunEventSink, exit: Exit.Exit<void, RunError>) =>
       Effect.suspend(() => {
         active.delete(run.runId)
         if (Exit.isSuccess(exit)) {
@@ -157,7 +158,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const supervise = (
       run: ActiveRun,
       job: AgentJob,
-      events: RunEventBuffer.RunEventBuffer,
+      events: RunEventSink,
       timeoutMs: number
     ): Effect.Effect<void> => {
       let seq = 0
@@ -223,20 +224,22 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       )
     }
 
-    const start: (
+    /**
+     * Starts a run whose events go to `events`; its fiber lives in the caller's scope (the request's, for a client),
+     * so closing that scope interrupts it.
+     */
+    const startInto: (
       spec: StartRun,
+      events: RunEventSink,
       options?: { readonly principal?: string }
-    ) => Effect.Effect<StartedRun, RunError, Scope.Scope> = Effect.fn("RunSupervisor.start")(function*(
+    ) => Effect.Effect<RunId, RunError, Scope.Scope> = Effect.fn("RunSupervisor.start")(function*(
       spec: StartRun,
+      events: RunEventSink,
       options?: { readonly principal?: string }
     ) {
       const { agent, model } = yield* accept(spec)
       const scope = yield* Effect.scope
       const runId = RunId.make(crypto.randomUUID())
-      const events = yield* RunEventBuffer.make({
-        capacity: config.runs.eventBuffer,
-        budgetBytes: config.runs.eventBufferBytes
-      })
       const run: ActiveRun = {
         runId,
         agent,
@@ -269,8 +272,18 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       }))
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
       yield* Metric.increment(GatewayMetrics.runsStarted)
-      return { runId, events: events.events }
+      return runId
     })
+
+    /** Starts a run whose events its caller reads from a bounded buffer (`runs.eventBuffer`, `eventBufferBytes`). */
+    const start = (
+      spec: StartRun,
+      options?: { readonly principal?: string }
+    ): Effect.Effect<StartedRun, RunError, Scope.Scope> =>
+      Effect.flatMap(
+        RunEventBuffer.make({ capacity: config.runs.eventBuffer, budgetBytes: config.runs.eventBufferBytes }),
+        (buffer) => Effect.map(startInto(spec, buffer, options), (runId) => ({ runId, events: buffer.events }))
+      )
 
     const stop = (run: ActiveRun, reason: ActiveRun["stopReason"]) =>
       Effect.suspend(() => {
@@ -329,7 +342,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       })
     )
 
-    return { start, cancel, snapshot, shutdown } as const
+    return { start, startInto, cancel, snapshot, shutdown } as const
   }),
   dependencies: [ProviderRegistry.layer, InlineRunner.layer]
 }) {}

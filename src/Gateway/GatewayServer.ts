@@ -20,7 +20,7 @@ import { SubprotocolName } from "../Auth/BearerToken.js"
 import { GatewayAuth, GatewayStartupError } from "../Auth/GatewayAuth.js"
 import { SessionTokens } from "../Auth/SessionTokens.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
-import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
+import { ServerRpcs } from "../Rpc/GatewayRpcs.js"
 import * as MetricsSampler from "../Telemetry/MetricsSampler.js"
 import { version } from "../Version.js"
 import * as ChatCompletions from "./ChatCompletions.js"
@@ -30,6 +30,7 @@ import * as HttpRuns from "./HttpRuns.js"
 import * as MetricsRoute from "./MetricsRoute.js"
 import { makeHandlers } from "./RpcHandlers.js"
 import { CloseCode, RpcWebSocket } from "./RpcWebSocket.js"
+import * as StartRunStream from "./StartRunStream.js"
 
 export interface ListenAddress {
   readonly host: string
@@ -161,7 +162,8 @@ export class GatewayServer extends Effect.Service<GatewayServer>()("openclaw/Gat
 
     const handlers = yield* makeHandlers(`${hostForUrl}:${address.port}`)
     if (config.telemetry.otlp !== undefined || config.telemetry.prometheus) yield* MetricsSampler.start(1000)
-    yield* RpcServer.make(GatewayRpcs).pipe(
+    yield* sockets.serveDirectly("StartRun", yield* StartRunStream.make)
+    yield* RpcServer.make(ServerRpcs).pipe(
       Effect.provide(handlers),
       Effect.provideService(RpcServer.Protocol, sockets.protocol),
       Effect.interruptible,

@@ -1,6 +1,7 @@
 /**
- * The handlers of `GatewayRpcs`: thin adapters from RPC requests to the run supervisor and session tokens,
- * together with the `SessionAuth` middleware they run behind (the principal of a request comes from it).
+ * The handlers of the RPCs @effect/rpc's server answers (`ServerRpcs`: all but `StartRun`, see `StartRunStream`):
+ * thin adapters from RPC requests to the run supervisor and session tokens, together with the `SessionAuth`
+ * middleware they run behind (the principal of a request comes from it).
  */
 import { Clock, Context, Effect, Option } from "effect"
 import { RunSupervisor } from "../Agents/RunSupervisor.js"
@@ -10,9 +11,8 @@ import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { ConnectionId } from "../Domain/Ids.js"
 import { GatewayStatus, PoolStatus, ProtocolVersion, ServerInfo, ThreadStatus } from "../Domain/ServerInfo.js"
 import { ThreadPool } from "../Pool/ThreadPool.js"
-import { Quota } from "../Quota/Quota.js"
 import { LogRing } from "../Telemetry/LogRing.js"
-import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
+import { ServerRpcs } from "../Rpc/GatewayRpcs.js"
 import { CurrentPrincipal, SessionAuth } from "../Rpc/SessionAuth.js"
 import { version } from "../Version.js"
 import { HealthCheck } from "./HealthCheck.js"
@@ -26,19 +26,18 @@ export const makeHandlers = (listen: string) =>
   Effect.zipWith(handlers(listen), SessionAuthLive.make, (context, auth) => Context.add(context, SessionAuth, auth))
 
 const handlers = (listen: string) =>
-  GatewayRpcs.toHandlersContext(Effect.gen(function*() {
+  ServerRpcs.toHandlersContext(Effect.gen(function*() {
     const { config, file } = yield* GatewayConfig
     const supervisor = yield* RunSupervisor
     const sessions = yield* SessionTokens
     const sockets = yield* RpcWebSocket
     const pool = yield* ThreadPool
-    const quota = yield* Quota
     const logs = yield* LogRing
     const health = yield* HealthCheck
     const principalOf = (clientId: number) => sockets.connection(clientId)?.principal.name ?? "anonymous"
     const startedAt = yield* Clock.currentTimeMillis
 
-    return GatewayRpcs.of({
+    return ServerRpcs.of({
       Connect: (_hello, { clientId }) =>
         Effect.gen(function*() {
           const principal = principalOf(clientId)
@@ -54,14 +53,6 @@ const handlers = (listen: string) =>
             defaultAgent: config.acp.defaultAgent,
             serverTime: yield* Clock.currentTimeMillis
           })
-        }),
-      // The quota slot is held by the request's scope: released when the stream ends, however it ends.
-      StartRun: (spec) =>
-        Effect.gen(function*() {
-          const { name } = yield* CurrentPrincipal
-          yield* quota.admit(name)
-          const run = yield* supervisor.start(spec, { principal: name })
-          return run.events
         }),
       TailLogs: (request) => logs.tail(request),
       Health: () => health.check,

@@ -6,8 +6,9 @@
  * shutdown closes sockets with 1001.
  */
 import * as RpcServer from "@effect/rpc/RpcServer"
-import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessage"
-import { Clock, Effect, Exit, FiberSet, Mailbox, Queue, Runtime, Schedule, type Tracer } from "effect"
+import type { FromClientEncoded, FromServerEncoded, ResponseExitEncoded } from "@effect/rpc/RpcMessage"
+import { Clock, Effect, Exit, type Fiber, FiberId, FiberSet, Mailbox, Queue, Runtime, Schedule, type Tracer } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
 import type { Principal } from "../Auth/GatewayAuth.js"
@@ -29,6 +30,29 @@ export interface ConnectionInfo {
   readonly autoAck: boolean
 }
 
+/** A request the gateway serves itself (see `serveDirectly`), as its handler sees it. */
+export interface DirectRequest {
+  readonly clientId: number
+  readonly request: Extract<FromClientEncoded, { readonly _tag: "Request" }>
+  /**
+   * Sends a Chunk of encoded values. `delivered` is called once, when the client may be sent the next one: on its Ack,
+   * or with `?ack=auto` at once (under the socket's high-water mark) or once the Chunk is written.
+   */
+  readonly sendChunk: (values: NonEmptyReadonlyArray<unknown>, delivered: () => void) => void
+  /** Sends the request's encoded Exit, its last frame: the request id is free again. */
+  readonly sendExit: (exit: ResponseExitEncoded["exit"]) => void
+}
+
+/** Serves one request in its own fiber, which ends with the request; an Interrupt frame or the close interrupts it. */
+export type DirectHandler = (request: DirectRequest) => Effect.Effect<void>
+
+/** A request served directly: its fiber, and the delivery its last Chunk waits for (the client's Ack). */
+interface DirectEntry {
+  /** Set as soon as it is forked: the fiber may run its first steps (even to its end) within the fork. */
+  fiber: Fiber.RuntimeFiber<void> | undefined
+  awaitingAck: (() => void) | undefined
+}
+
 interface Connection {
   readonly info: ConnectionInfo
   readonly ws: WebSocket
@@ -38,6 +62,8 @@ interface Connection {
   readonly inbox: Queue.Queue<string>
   /** Request ids with a response still to come: a second request with the same id is refused. */
   readonly active: Set<string>
+  /** The requests of `active` served directly rather than by the RPC server. */
+  readonly direct: Map<string, DirectEntry>
   missedPongs: number
   windowStart: number
   messagesInWindow: number
@@ -75,6 +101,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
     const runSyncExit = Runtime.runSyncExit(yield* Effect.runtime<never>())
     let nextId = 0
     let writeRequest: (clientId: number, message: FromClientEncoded) => Effect.Effect<void> = () => Effect.void
+    const directHandlers = new Map<string, DirectHandler>()
 
     /** Closes with `code`; a peer that does not complete the closing handshake is cut after a second. */
     const closeWith = (connection: Connection, code: number, reason: string) => {
@@ -161,6 +188,41 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
       })
     })
 
+    /** Forks the handler of a request served directly; the request is already in `active`. */
+    const serveDirect = (
+      connection: Connection,
+      request: DirectRequest["request"],
+      handler: DirectHandler
+    ) => {
+      const requestId = request.id
+      const autoAck = connection.info.autoAck
+      const entry: DirectEntry = { fiber: undefined, awaitingAck: undefined }
+      let exited = false
+      const release = () => {
+        if (connection.direct.get(requestId) === entry) connection.direct.delete(requestId)
+        if (!exited) connection.active.delete(requestId)
+        exited = true
+      }
+      connection.direct.set(requestId, entry)
+      const fiber = runFork(handler({
+        clientId: connection.info.id,
+        request,
+        sendChunk: (values, delivered) => {
+          const frame = { _tag: "Chunk", requestId, values } as const
+          if (autoAck) return sendRaw(connection, frame, delivered)
+          entry.awaitingAck = delivered
+          sendRaw(connection, frame)
+        },
+        sendExit: (exit) => {
+          if (exited) return
+          release()
+          sendRaw(connection, { _tag: "Exit", requestId, exit })
+        }
+      }))
+      entry.fiber = fiber
+      fiber.addObserver(release)
+    }
+
     /** Handles one text message of a connection; runs in the connection's single inbox fiber. */
     const handleMessage = (connection: Connection, text: string): Effect.Effect<void> =>
       Effect.forEach(parseMessage(text, knownTags), (parsed) => {
@@ -192,6 +254,18 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
             )
           }
           connection.active.add(frame.id)
+          const direct = directHandlers.get(frame.tag)
+          if (direct !== undefined) return Effect.sync(() => serveDirect(connection, frame, direct))
+        } else if (frame._tag === "Ack" || frame._tag === "Interrupt") {
+          const entry = connection.direct.get(frame.requestId)
+          if (entry !== undefined) {
+            return Effect.sync(() => {
+              if (frame._tag === "Interrupt") return entry.fiber?.unsafeInterruptAsFork(FiberId.none)
+              const delivered = entry.awaitingAck
+              entry.awaitingAck = undefined
+              delivered?.()
+            })
+          }
         }
         return writeRequest(connection.info.id, frame)
       }, { discard: true })
@@ -215,6 +289,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           corked: false,
           inbox: yield* Queue.unbounded<string>(),
           active: new Set(),
+          direct: new Map(),
           missedPongs: 0,
           windowStart: 0,
           messagesInWindow: 0,
@@ -262,6 +337,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
         })
         ws.on("close", (code) => {
           connections.delete(info.id)
+          for (const entry of connection.direct.values()) entry.fiber?.unsafeInterruptAsFork(FiberId.none)
           runFork(
             Effect.gen(function*() {
               yield* Effect.logDebug(`connection ${info.id} closed (${code})`)
@@ -311,6 +387,15 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
     return {
       protocol,
       accept,
+      /**
+       * Serves the requests tagged `tag` with `handler` instead of the RPC server: the gateway's hot path (StartRun),
+       * where the RPC server's generic stream loop cost a fiber wake-up per Chunk. The frames are the same.
+       */
+      serveDirectly: (tag: string, handler: DirectHandler) =>
+        Effect.acquireRelease(
+          Effect.sync(() => directHandlers.set(tag, handler)),
+          () => Effect.sync(() => directHandlers.delete(tag))
+        ),
       connection: (id: number): ConnectionInfo | undefined => connections.get(id)?.info,
       connectionCount: Effect.sync(() => connections.size),
       /** True when no connection has a request still waiting for its response. */

@@ -1,0 +1,90 @@
+/**
+ * A run's events on their way to a WebSocket client, written by the run itself: the supervisor's `offerAll` hands
+ * them to the socket at once while the client has credit, with no mailbox, no reader fiber and no RPC server stream
+ * loop in between (each was a fiber wake-up per token). The client's credit is one Chunk, as with @effect/rpc's own
+ * server: a Chunk is sent, and the next one waits until the client has acknowledged it (or, with `?ack=auto`, until
+ * the socket takes it). Events offered meanwhile gather into that next Chunk, so a reader that falls behind gets
+ * fewer, larger Chunks; they are bounded like a `RunEventBuffer` (`runs.eventBuffer` events, `runs.eventBufferBytes`
+ * bytes), and the run waits while they are over either bound.
+ */
+import { Deferred, Effect, Exit, FiberId } from "effect"
+import { isNonEmptyArray, type NonEmptyReadonlyArray } from "effect/Array"
+import type { AgentEvent } from "../Domain/AgentEvent.js"
+import type { RunError } from "../Domain/RunError.js"
+import type { RunEventSink } from "../Agents/RunEventSink.js"
+import { weightOf } from "../Agents/RunEventBuffer.js"
+
+export interface SocketRunStream extends RunEventSink {
+  /**
+   * The run's outcome, once every event before it has been handed to the socket: succeeds after `RunCompleted`,
+   * fails with the run's error. The request answers it with its Exit frame.
+   */
+  readonly outcome: Effect.Effect<void, RunError>
+}
+
+export const make = (options: {
+  readonly capacity: number
+  readonly budgetBytes: number
+  /**
+   * Sends one Chunk; `delivered` is to be called once, when the client may be sent the next one. If it throws (an
+   * event its schema cannot encode), the stream ends with that defect and takes nothing more.
+   */
+  readonly send: (events: NonEmptyReadonlyArray<AgentEvent>, delivered: () => void) => void
+}): SocketRunStream => {
+  const outcome = Deferred.unsafeMake<void, RunError>(FiberId.none)
+  const room = Effect.unsafeMakeLatch(true)
+  /** A Chunk is with the client and not yet acknowledged: the next one waits. */
+  let awaitingAck = false
+  let pending: Array<AgentEvent> = []
+  let pendingBytes = 0
+  let ending: Exit.Exit<void, RunError> | undefined
+
+  const settle = () => {
+    if (ending !== undefined && pending.length === 0) Deferred.unsafeDone(outcome, ending)
+  }
+  const delivered = () => {
+    awaitingAck = false
+    flush()
+    settle()
+  }
+  function flush() {
+    const chunk = pending
+    if (awaitingAck || !isNonEmptyArray(chunk)) return
+    pending = []
+    pendingBytes = 0
+    room.unsafeOpen()
+    // Set before sending: `send` may call `delivered` at once.
+    awaitingAck = true
+    try {
+      options.send(chunk, delivered)
+    } catch (error) {
+      ending = Exit.die(error)
+      Deferred.unsafeDone(outcome, ending)
+    }
+  }
+
+  return {
+    outcome: Deferred.await(outcome),
+    offerAll: (events) =>
+      Effect.suspend(() => {
+        if (ending !== undefined || events.length === 0) return Effect.void
+        for (const event of events) {
+          pending.push(event)
+          pendingBytes += weightOf(event)
+        }
+        flush()
+        if (pending.length <= options.capacity && pendingBytes <= options.budgetBytes) return Effect.void
+        room.unsafeClose()
+        return room.await
+      }),
+    end: Effect.sync(() => {
+      ending ??= Exit.void
+      settle()
+    }),
+    fail: (error) =>
+      Effect.sync(() => {
+        ending ??= Exit.fail(error)
+        settle()
+      })
+  }
+}
