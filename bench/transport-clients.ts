@@ -25,6 +25,8 @@ export interface RunOutcome {
   readonly ttftMs: number
   /** From the request's start to `RunCompleted`. */
   readonly ttltMs: number
+  /** From the request's start to its first event of any kind (`RunStarted`; HTTP request/response: the answer). */
+  readonly firstEventMs: number
   readonly tokenEvents: number
   /** UTF-8 bytes of the tokens' text. */
   readonly textBytes: number
@@ -55,11 +57,13 @@ class RunTally {
   readonly start = performance.now()
   ttft = Number.NaN
   ttlt = Number.NaN
+  firstEvent = Number.NaN
   tokenEvents = 0
   textBytes = 0
   completed = false
 
   event(event: { readonly _tag?: unknown; readonly text?: unknown }, now: number) {
+    if (Number.isNaN(this.firstEvent)) this.firstEvent = now - this.start
     if (event._tag === "TokenDelta") {
       if (this.tokenEvents === 0) this.ttft = now - this.start
       this.tokenEvents++
@@ -76,6 +80,7 @@ class RunTally {
       error: failed,
       ttftMs: this.ttft,
       ttltMs: this.ttlt,
+      firstEventMs: this.firstEvent,
       tokenEvents: this.tokenEvents,
       textBytes: this.textBytes
     }

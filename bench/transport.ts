@@ -263,6 +263,9 @@ interface SegmentResult {
   readonly tokensPerSecond: number
   readonly ttftAddedP50Ms: number | null
   readonly ttftAddedP99Ms: number | null
+  /** To the run's first event (RunStarted, sent before the agent starts), p50 / p99: the gateway's request path. */
+  readonly firstEventP50Ms: number | null
+  readonly firstEventP99Ms: number | null
   readonly ttltAddedP50Ms: number | null
   readonly ttltAddedP99Ms: number | null
   /** Tokens per `TokenDelta` event (1: the gateway sends one event per provider delta). */
@@ -306,7 +309,7 @@ const runSegment = async (
   try {
     session = await transport.open(target, concurrency, runTimeoutMs)
   } catch (error) {
-    outcomes.push({ error: `open: ${String(error)}`, ttftMs: NaN, ttltMs: NaN, tokenEvents: 0, textBytes: 0 })
+    outcomes.push({ error: `open: ${String(error)}`, ttftMs: NaN, ttltMs: NaN, firstEventMs: NaN, tokenEvents: 0, textBytes: 0 })
     return summarise(transport, concurrency, outcomes, 1, { down: 0, up: 0 }, undefined, undefined, undefined)
   }
   const before = await gateway.sample()
@@ -322,6 +325,7 @@ const runSegment = async (
         error: String(error),
         ttftMs: NaN,
         ttltMs: NaN,
+        firstEventMs: NaN,
         tokenEvents: 0,
         textBytes: 0
       })))
@@ -369,6 +373,8 @@ const summarise = (
     tokensPerSecond: Math.round(tokens / (wallMs / 1000)),
     ttftAddedP50Ms: round(percentile(ttft, 0.5)),
     ttftAddedP99Ms: round(percentile(ttft, 0.99)),
+    firstEventP50Ms: round(percentile(ok.map((outcome) => outcome.firstEventMs), 0.5)),
+    firstEventP99Ms: round(percentile(ok.map((outcome) => outcome.firstEventMs), 0.99)),
     ttltAddedP50Ms: round(percentile(ttlt, 0.5)),
     ttltAddedP99Ms: round(percentile(ttlt, 0.99)),
     tokensPerEvent: round(tokens / events, 2),
