@@ -14,6 +14,7 @@ import {
   Mailbox,
   Metric,
   Option,
+  Runtime,
   type Scope
 } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
@@ -62,8 +63,12 @@ interface ActiveRun {
   /** Whose run it is: only they may cancel it (when the canceller is named). */
   readonly principal: string | undefined
   state: "queued" | "running"
-  /** Why an interruption stopped the run: a client (CancelRun, disconnect) unless shutdown says otherwise. */
-  stopReason: "client" | "shutdown"
+  /**
+   * Why an interruption stopped the run: a client (CancelRun, disconnect) unless shutdown or the run's timeout says
+   * otherwise.
+   */
+  stopReason: "client" | "shutdown" | "timeout"
+  readonly timeoutMs: number
   /** When the run left the queue and when its first token came, for its span and the metrics. */
   runningAt: number | undefined
   firstTokenAt: number | undefined
@@ -125,14 +130,17 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
           return Effect.zipRight(observe(run, "completed"), Effect.zipRight(Effect.logDebug("run completed"), events.end))
         }
         failedCount++
-        const failure = Cause.failureOption(exit.cause)
+        const interrupted = Cause.isInterruptedOnly(exit.cause)
+        const failure = interrupted && run.stopReason === "timeout"
+          ? Option.some(new RunTimedOut({ runId: run.runId, timeoutMs: run.timeoutMs }))
+          : Cause.failureOption(exit.cause)
         if (Option.isSome(failure)) {
           return Effect.zipRight(
             observe(run, failure.value._tag === "RunTimedOut" ? "timeout" : "failed"),
             Effect.zipRight(Effect.logWarning(`run failed: ${failure.value.message}`), events.fail(failure.value))
           )
         }
-        if (Cause.isInterruptedOnly(exit.cause)) {
+        if (interrupted && run.stopReason !== "timeout") {
           return Effect.zipRight(
             observe(run, "cancelled"),
             Effect.zipRight(
@@ -155,12 +163,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
      * arrive together become one `TokenDelta`, so a reader that falls behind gets fewer, larger events rather than a
      * growing backlog; `runs.tokenFlushMs` lets more of them gather before the next one is sent.
      */
-    const supervise = (
-      run: ActiveRun,
-      job: AgentJob,
-      events: RunEventSink,
-      timeoutMs: number
-    ): Effect.Effect<void> => {
+    const supervise = (run: ActiveRun, job: AgentJob, events: RunEventSink): Effect.Effect<void> => {
       let seq = 0
       let sawCompleted = false
       const flushWindow = config.runs.tokenFlushMs === 0 ? undefined : Duration.millis(config.runs.tokenFlushMs)
@@ -205,16 +208,24 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             ? offered
             : Effect.zipLeft(offered, Effect.sleep(flushWindow))
         })
-      return runner.execute(job, emit).pipe(
+      // The run's timeout interrupts its fiber from a sleeping child (ended with the run), so the run itself goes on in
+      // its own fiber: `Effect.timeoutFail` would fork the run into a child of a race, a fiber hop before its first
+      // event.
+      const timeout = Effect.withFiberRuntime<void>((fiber) =>
+        Effect.asVoid(Effect.fork(Effect.zipRight(
+          Effect.sleep(Duration.millis(run.timeoutMs)),
+          Effect.sync(() => {
+            run.stopReason = "timeout"
+            fiber.unsafeInterruptAsFork(fiber.id())
+          })
+        )))
+      )
+      return Effect.zipRight(timeout, runner.execute(job, emit)).pipe(
         Effect.zipRight(Effect.suspend(() =>
           sawCompleted
             ? Effect.void
             : Effect.fail(new AgentFailed({ runId: run.runId, reason: "the agent stopped without completing" }))
         )),
-        Effect.timeoutFail({
-          duration: Duration.millis(timeoutMs),
-          onTimeout: () => new RunTimedOut({ runId: run.runId, timeoutMs })
-        }),
         Effect.onExit((exit) => finish(run, events, exit)),
         // The mailbox carries the error to the client; the fiber itself ends quietly.
         Effect.ignore,
@@ -248,6 +259,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         principal: options?.principal,
         state: "queued",
         stopReason: "client",
+        timeoutMs: spec.timeoutMs ?? config.runs.defaultTimeoutMs,
         runningAt: undefined,
         firstTokenAt: undefined,
         usage: undefined,
@@ -260,15 +272,16 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         model,
         ...(options?.principal === undefined ? {} : { principal: options.principal })
       }
-      // Registered and forked together: an interrupted `start` leaves no run behind.
-      yield* Effect.uninterruptible(Effect.gen(function*() {
+      const runtime = yield* Effect.runtime<never>()
+      // Registered and forked together: an interrupted `start` leaves no run behind. The run's fiber starts at once,
+      // in this call, up to its first wait (RunStarted is on its way by then): forked the usual way, it would wait for
+      // its turn in the scheduler's queue, behind everything the gateway had to do meanwhile. Like `forkIn`, it is
+      // interrupted when `scope` closes.
+      yield* Effect.uninterruptible(Effect.suspend(() => {
         active.set(runId, run)
-        // A fork inherits the parent's interruptibility: the run itself must stay interruptible.
-        const fiber = yield* Effect.forkIn(
-          Effect.interruptible(supervise(run, job, events, spec.timeoutMs ?? config.runs.defaultTimeoutMs)),
-          scope
-        )
-        yield* Deferred.succeed(run.fiber, fiber)
+        // The run itself must stay interruptible, whatever this call's interruptibility.
+        const fiber = Runtime.runFork(runtime, Effect.interruptible(supervise(run, job, events)), { scope })
+        return Deferred.succeed(run.fiber, fiber)
       }))
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
       yield* Metric.increment(GatewayMetrics.runsStarted)

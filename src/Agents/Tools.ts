@@ -81,7 +81,8 @@ export const make = (options: ToolsOptions): Effect.Effect<ToolsService, never, 
     const fs = yield* FileSystem
     const executor = yield* CommandExecutor
 
-    const open = Effect.fn("Tools.open")(function*(context: AgentContext) {
+    // No span of its own: opening is bookkeeping (the workspace is made on first use), inside the agent's span.
+    const open = Effect.fnUntraced(function*(context: AgentContext) {
       const scope = yield* Effect.scope
       const workspace = yield* Effect.cached(
         Workspace.make(options.workspaceRoot).pipe(

@@ -166,7 +166,8 @@ export class SessionTokens extends Effect.Service<SessionTokens>()("openclaw/Ses
      * skew (a token this gateway issued is recognised by its text instead), then the expiry, binding and
      * revocation. Claims never grant anything: they only have to match.
      */
-    const verify = Effect.fn("SessionTokens.verify")(function*(token: string, binding: SessionBinding) {
+    // No span of its own: it runs for every message, and its caller's span (the request's) covers it.
+    const verify = Effect.fnUntraced(function*(token: string, binding: SessionBinding) {
       const now = yield* Clock.currentTimeMillis
       const claims = known.get(token) ?? (yield* verifySignature(token, now))
       // jose's own test: expired once `exp` is at or before now minus the skew, in whole seconds.

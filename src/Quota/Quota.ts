@@ -183,7 +183,8 @@ export const make = (
       return { principal, activeRuns: state.active, startsInWindow: state.starts.size }
     }
 
-    const admit = Effect.fn("Quota.admit")(function*(principal: string) {
+    // No span of its own: it never waits, and the request and the run have theirs.
+    const admit = Effect.fnUntraced(function*(principal: string) {
       yield* Effect.acquireRelease(
         Effect.flatMap(nowMillis, (now) => {
           const refusal = tryAdmit(principal, now)
