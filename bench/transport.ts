@@ -4,8 +4,10 @@
  * interleaved at each concurrency step. Reports added latency (measured minus the mock's configured delays), bytes
  * on the wire per token event, the highest concurrency held, and the gateway's CPU per 1,000 tokens and event-loop
  * delay; then runs the thread-pool bench (bench/pool.ts) as a child step and includes its rows. For reference, the
- * WebSocket client also drives a bare `ws` server with the same frames and pacing (bench/bare-ws-server.ts): what this
- * machine, Node and the load generator leave for any server. Every loop is bounded in count and time; loopback only.
+ * WebSocket client also drives two servers with the same frames and pacing and nothing else
+ * (bench/reference-server.ts): a bare `ws` server, what this machine, Node and the load generator leave for any
+ * server, and the same with an Effect fiber per run, what they leave for an Effect server. Every loop is bounded in
+ * count and time; loopback only.
  *
  *   npm run bench -- [--quick] [--steps=50,100,...] [--first-token-ms=100] [--token-ms=20] [--tokens=20]
  *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--token-flush-ms=0] [--name=transport]
@@ -424,12 +426,29 @@ const runPoolBench = (): { readonly rows: ReadonlyArray<PoolRow>; readonly error
 
 const fmt = (value: number | null, unit = "") => value === null ? "—" : `${value}${unit}`
 
+/** A reference server's segments: one run at a time, and at the reference step. */
+interface Reference {
+  readonly floor: SegmentResult
+  readonly reference: SegmentResult
+}
+interface References {
+  readonly bare: Reference
+  readonly effect: Reference
+}
+
+const referenceCell = ({ floor, reference }: Reference) =>
+  `${fmt(reference.ttftAddedP50Ms)} / ${fmt(reference.ttftAddedP99Ms)} ms added to the first token at ` +
+  `${reference.concurrency} runs (one run at a time: ${fmt(floor.ttftAddedP50Ms)} / ` +
+  `${fmt(floor.ttftAddedP99Ms)} ms), ` +
+  `${fmt(reference.gatewayCpuSecondsPer1000Tokens)} CPU s per 1,000 tokens ` +
+  `(${fmt(reference.gatewayCpuPercent, "%")} of a core)`
+
 const markdown = (
   results: ReadonlyArray<SegmentResult>,
   transports: ReadonlyArray<Transport>,
   machine: Record<string, unknown>,
   baseline: Awaited<ReturnType<typeof mockBaseline>>,
-  bare: Awaited<ReturnType<typeof bareServerReference>> | undefined,
+  references: References | undefined,
   pool: ReturnType<typeof runPoolBench> | undefined
 ) => {
   const at = (transport: Transport, step: number) =>
@@ -488,14 +507,13 @@ const markdown = (
     `share is not the transport's.`,
     `² Steps ${steps.join(", ")}, each about ${segmentMs / 1000} s per transport, stopping at the first step that ` +
     `fails; the three transports interleaved per step.`,
-    ...(bare === undefined ? [] : [
+    ...(references === undefined ? [] : [
       `³ For reference, the WebSocket client against a bare \`ws\` server with the same frames and pacing ` +
       `(bench/bare-ws-server.ts: no Effect, no RPC server, no authentication, no schemas): ` +
-      `${fmt(bare.reference.ttftAddedP50Ms)} / ${fmt(bare.reference.ttftAddedP99Ms)} ms added to the first token at ` +
-      `${bare.reference.concurrency} runs (one run at a time: ${fmt(bare.floor.ttftAddedP50Ms)} / ` +
-      `${fmt(bare.floor.ttftAddedP99Ms)} ms), ${fmt(bare.reference.gatewayCpuSecondsPer1000Tokens)} CPU s per 1,000 ` +
-      `tokens (${fmt(bare.reference.gatewayCpuPercent, "%")} of a core): what this machine, Node and the load ` +
-      `generator leave for any server.`
+      `${referenceCell(references.bare)}: what this machine, Node and the load generator leave for any server.`,
+      `⁴ And against the same server with each run a fiber on Effect's runtime, paced by \`Effect.sleep\` on the ` +
+      `gateway's scheduler (bench/effect-ws-server.ts): ${referenceCell(references.effect)}: the least a server with ` +
+      `an Effect fiber per run spends here.`
     ]),
     "",
     "Every step:",
@@ -532,11 +550,12 @@ const markdown = (
 }
 
 /**
- * The same WebSocket client against the bare reference server, one run at a time and at the reference step: the
- * latency and CPU that any server gets here, to read the gateway's rows against.
+ * The same WebSocket client against a reference server (`reference-server.ts`), one run at a time and at the
+ * reference step: the latency and CPU that any server (or any Effect server) gets here, to read the gateway's rows
+ * against.
  */
-const bareServerReference = async (token: string, transport: Transport) => {
-  const server = await startGateway(token, path.join(compiledDir, "bare-ws-server.js"))
+const referenceServer = async (token: string, transport: Transport, entry: string) => {
+  const server = await startGateway(token, path.join(compiledDir, entry))
   try {
     const target: Target = { host: "127.0.0.1", port: server.port, token, spec: { prompt: "bench" } }
     await runSegment(server, target, transport, 20, 1_000)
@@ -600,11 +619,14 @@ const main = async () => {
     await gateway.stop()
   }
   const wsTransport = transports.find((transport) => transport.name.startsWith("WebSocket"))
-  const bare = wsTransport === undefined ? undefined : await bareServerReference(token, wsTransport)
-  if (bare !== undefined) console.log(`bare ws server: ${JSON.stringify(bare)}`)
+  const references: References | undefined = wsTransport === undefined ? undefined : {
+    bare: await referenceServer(token, wsTransport, "bare-ws-server.js"),
+    effect: await referenceServer(token, wsTransport, "effect-ws-server.js")
+  }
+  if (references !== undefined) console.log(`reference servers: ${JSON.stringify(references)}`)
   const transportSeconds = Math.round((performance.now() - began) / 1000)
   const pool = flag("no-pool") ? undefined : runPoolBench()
-  const table = markdown(results, transports, machine, baseline, bare, pool)
+  const table = markdown(results, transports, machine, baseline, references, pool)
   const resultsDir = path.join(benchDir, "results")
   fs.mkdirSync(resultsDir, { recursive: true })
   const file = path.join(resultsDir, `${name}.json`)
@@ -630,7 +652,8 @@ const main = async () => {
         },
         transportSeconds,
         mockAlone: baseline,
-        bareServer: bare ?? null,
+        bareServer: references?.bare ?? null,
+        effectServer: references?.effect ?? null,
         segments: results,
         pool: pool?.rows ?? null,
         table
