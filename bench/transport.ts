@@ -10,7 +10,8 @@
  * count and time; loopback only.
  *
  *   npm run bench -- [--quick] [--steps=50,100,...] [--first-token-ms=100] [--token-ms=20] [--tokens=20]
- *                    [--bound-ms=50] [--segment-ms=N] [--ws-streams=10] [--token-flush-ms=0] [--name=transport]
+ *                    [--bound-ms=50] [--segment-ms=N] [--warmup-ms=N] [--ws-streams=10] [--token-flush-ms=0]
+ *                    [--name=transport]
  *                    [--no-pool] [--only=<transport name part>] [--gateway-node-args="--cpu-prof ..."]
  *                    [--gateway-entry=FILE]
  */
@@ -51,6 +52,13 @@ const tokenCount = numberOption("tokens", 20)
 /** The stated bound of the concurrency row: p99 added time to first token. */
 const boundMs = numberOption("bound-ms", 50)
 const segmentMs = numberOption("segment-ms", quick ? 2_500 : 6_000)
+/**
+ * Warm-up at the reference step before anything is recorded, shared by the transports (and as much per reference
+ * server as one transport gets): V8 goes on compiling the gateway's code for ~10 s of load. Measured one segment after
+ * another at 100 runs from a cold start, at 2.5 s each: 0.26, 0.20, 0.19, 0.18 CPU s per 1,000 tokens and 5.3, 2.5,
+ * 2.6, 2.2 ms p50 to the first token, then level; TurboFan was a quarter of the gateway's CPU in the first one.
+ */
+const warmupMs = numberOption("warmup-ms", quick ? 9_000 : 15_000)
 const streamsPerConnection = numberOption("ws-streams", 10)
 /** The gateway's `runs.tokenFlushMs`; absent means the gateway's default. */
 const tokenFlushMs = option("token-flush-ms") === undefined ? undefined : numberOption("token-flush-ms", 0)
@@ -558,7 +566,7 @@ const referenceServer = async (token: string, transport: Transport, entry: strin
   const server = await startGateway(token, path.join(compiledDir, entry))
   try {
     const target: Target = { host: "127.0.0.1", port: server.port, token, spec: { prompt: "bench" } }
-    await runSegment(server, target, transport, 20, 1_000)
+    await runSegment(server, target, transport, referenceStep, warmupMs / 3)
     const floor = await runSegment(server, target, transport, 1, segmentMs)
     const reference = await runSegment(server, target, transport, referenceStep, segmentMs)
     return { floor, reference }
@@ -598,8 +606,13 @@ const main = async () => {
       token,
       spec: { agent: "codex", mode: "inline", prompt: "bench" }
     }
-    // Warm-up (JIT, pools of objects), not recorded.
-    for (const transport of transports) await runSegment(gateway, target, transport, 20, 1_000)
+    // Warm-up (JIT, pools of objects), not recorded: the transports in turns of about a second.
+    const turns = Math.max(1, Math.round(warmupMs / 1_000 / transports.length))
+    for (let turn = 0; turn < turns; turn++) {
+      for (const transport of transports) {
+        await runSegment(gateway, target, transport, referenceStep, warmupMs / transports.length / turns)
+      }
+    }
     const stopped = new Set<string>()
     for (const [index, step] of steps.entries()) {
       // Interleaved: each step starts with a different transport.
@@ -643,6 +656,7 @@ const main = async () => {
           tokenCount,
           boundMs,
           segmentMs,
+          warmupMs,
           steps,
           referenceStep,
           streamsPerConnection,
