@@ -301,6 +301,41 @@ describe("WebSocket transport", () => {
     await fast.stop()
   })
 
+  it("a client that stops acknowledging holds back only its own run, within runs.eventBuffer, until it acks", async () => {
+    const reply = Array.from({ length: 100 }, (_, i) => `t${i}`).join(" ")
+    const held = await startGateway("held", {
+      runs: { eventBuffer: 4 },
+      models: { providers: { mock: { tokenDelayMs: 1, reply } } }
+    })
+    const slow = await RawClient.connect(held)
+    const other = await RawClient.connect(held)
+    slow.request("1", "StartRun", { prompt: "go" })
+    const first = await slow.next((m) => m.requestId === "1")
+    expect(first._tag).toBe("Chunk")
+    // Unacknowledged, the run goes no further than its buffer: another client's run of the same length completes
+    // meanwhile, and the held one has sent nothing more and is still active.
+    other.request("1", "StartRun", { prompt: "go" })
+    const { exit: otherExit } = await other.collect("1")
+    expect(field(otherExit, "_tag")).toBe("Success")
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    other.request("2", "Status")
+    expect(asArray(field(await other.next((m) => m.requestId === "2"), "exit", "value", "runs"))).toHaveLength(1)
+    slow.send({ _tag: "Ack", requestId: "1" })
+    const gathered = await slow.next((m) => m.requestId === "1")
+    expect(asArray(gathered.values).length).toBeGreaterThan(1)
+    expect(asArray(gathered.values).length).toBeLessThanOrEqual(5)
+    slow.send({ _tag: "Ack", requestId: "1" })
+    // Then it goes on to its end, nothing lost or repeated.
+    const { exit, values } = await slow.collect("1")
+    expect(field(exit, "_tag")).toBe("Success")
+    const all = [...asArray(first.values), ...asArray(gathered.values), ...values]
+    expect(all.map((event) => event.seq)).toEqual(all.map((_, index) => index))
+    expect(all.filter((event) => event._tag === "TokenDelta").map((event) => String(event.text)).join("")).toBe(reply)
+    slow.close()
+    other.close()
+    await held.stop()
+  })
+
   it("with ?ack=auto the gateway acknowledges Chunks itself, so a hand-driven client needs no Acks", async () => {
     const paced = await startGateway("autoack", {
       models: { providers: { mock: { tokenDelayMs: 1, reply: Array.from({ length: 50 }, (_, i) => `w${i}`).join(" ") } } }
