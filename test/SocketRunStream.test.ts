@@ -16,7 +16,11 @@ const runId = RunId.make("socket-stream-test")
 const delta = (seq: number) => new TokenDelta({ runId, seq, at: 0, text: "word " })
 
 /** A client that acknowledges by hand (`ack()`), or at once with `autoAck`. */
-const recording = (options: { readonly capacity?: number; readonly budgetBytes?: number; readonly autoAck?: boolean }) => {
+const recording = (options: {
+  readonly capacity?: number
+  readonly budgetBytes?: number
+  readonly autoAck?: boolean
+}) => {
   const chunks: Array<ReadonlyArray<number>> = []
   let delivered: (() => void) | undefined
   const stream = SocketRunStream.make({

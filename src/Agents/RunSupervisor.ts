@@ -119,8 +119,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       })
 
     /**
-     * Completes the run's mailbox and its bookkeeping (counters, log, span, metrics); runs exactly once, as the run
-     * fiber's exit handler.
+     * Completes the run's events (its sink) and its bookkeeping (counters, log, span, metrics); runs exactly once, as
+     * the run fiber's exit handler.
      */
     const finish = (run: ActiveRun, events: RunEventSink, exit: Exit.Exit<void, RunError>) =>
       Effect.suspend(() => {
@@ -159,7 +159,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       }).pipe(Effect.asVoid)
 
     /**
-     * The run's fiber: numbers the runner's outputs into the mailbox (suspending when it is full). Token deltas that
+     * The run's fiber: numbers the runner's outputs into its sink (suspending while it is full). Token deltas that
      * arrive together become one `TokenDelta`, so a reader that falls behind gets fewer, larger events rather than a
      * growing backlog; `runs.tokenFlushMs` lets more of them gather before the next one is sent.
      */
@@ -227,7 +227,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             : Effect.fail(new AgentFailed({ runId: run.runId, reason: "the agent stopped without completing" }))
         )),
         Effect.onExit((exit) => finish(run, events, exit)),
-        // The mailbox carries the error to the client; the fiber itself ends quietly.
+        // The sink carries the error to the client; the fiber itself ends quietly.
         Effect.ignore,
         (effect) => Effect.zipRight(Effect.logDebug("run started"), effect),
         Effect.annotateLogs({ runId: run.runId, agent: run.agent, principal: run.principal ?? "anonymous" }),

@@ -3,11 +3,24 @@
  * `RpcServer.layerProtocolWebsocket` so that the gateway decides what the library cannot:
  * every inbound frame is validated (ClientFrame), messages of one connection are handled in order,
  * upgrade headers are NOT merged into message headers, dead peers are dropped by heartbeat, and
- * shutdown closes sockets with 1001.
+ * shutdown closes sockets with 1001. Requests the gateway serves itself (`serveDirectly`: StartRun) are routed to
+ * their handlers here, with their Acks and Interrupts; the others go to the RPC server.
  */
 import * as RpcServer from "@effect/rpc/RpcServer"
 import type { FromClientEncoded, FromServerEncoded, ResponseExitEncoded } from "@effect/rpc/RpcMessage"
-import { Clock, Effect, Exit, type Fiber, FiberId, FiberSet, Mailbox, Queue, Runtime, Schedule, type Tracer } from "effect"
+import {
+  Clock,
+  Effect,
+  Exit,
+  type Fiber,
+  FiberId,
+  FiberSet,
+  Mailbox,
+  Queue,
+  Runtime,
+  Schedule,
+  type Tracer
+} from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"

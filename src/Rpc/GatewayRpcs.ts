@@ -19,7 +19,12 @@ import { RequiredScope, SessionAuth } from "./SessionAuth.js"
  * Starts a run and streams its events; the stream ends after `RunCompleted` or fails with a `RunError`. The gateway
  * serves it over the WebSocket itself (`Gateway/StartRunStream`), on the same frames.
  */
-export const StartRunRpc = Rpc.make("StartRun", { payload: StartRun, success: AgentEvent, error: RunError, stream: true })
+export const StartRunRpc = Rpc.make("StartRun", {
+  payload: StartRun,
+  success: AgentEvent,
+  error: RunError,
+  stream: true
+})
   .middleware(SessionAuth)
   .annotate(RequiredScope, "runs:write")
 
