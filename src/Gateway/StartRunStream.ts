@@ -39,44 +39,44 @@ const exitFrame = (exit: Parameters<typeof encodeExit>[0]) => {
 }
 
 export const make = Effect.gen(function*() {
-    const { config } = yield* GatewayConfig
-    const supervisor = yield* RunSupervisor
-    const quota = yield* Quota
-    const authorize = yield* SessionAuthLive.makeAuthorize
-    const requiredScope = Context.getOption(StartRunRpc.annotations, RequiredScope)
+  const { config } = yield* GatewayConfig
+  const supervisor = yield* RunSupervisor
+  const quota = yield* Quota
+  const authorize = yield* SessionAuthLive.makeAuthorize
+  const requiredScope = Context.getOption(StartRunRpc.annotations, RequiredScope)
 
-    const handler: DirectHandler = ({ clientId, request, sendChunk, sendExit }) => {
-      const stream = SocketRunStream.make({
-        capacity: config.runs.eventBuffer,
-        budgetBytes: config.runs.eventBufferBytes,
-        send: (events, delivered) => sendChunk(encodeEvents(events), delivered)
-      })
-      const serve = Effect.gen(function*() {
-        const decoded = decodeSpec(request.payload)
-        if (decoded._tag === "Left") return yield* Effect.die(ParseResult.TreeFormatter.formatErrorSync(decoded.left))
-        const principal = yield* authorize(clientId, Headers.fromInput(request.headers), requiredScope)
-        yield* quota.admit(principal.name)
-        yield* supervisor.startInto(decoded.right, stream, { principal: principal.name })
-        // The quota slot and the run are held by this scope until the run's last event is on its way.
-        yield* stream.outcome
-      })
-      return serve.pipe(
-        Effect.scoped,
-        Effect.onExit((exit) => Effect.sync(() => sendExit(exitFrame(exit)))),
-        Effect.withSpan("RpcServer.StartRun", {
-          captureStackTrace: false,
-          attributes: { requestId: request.id },
-          ...(request.traceId === undefined || request.spanId === undefined ? {} : {
-            parent: Tracer.externalSpan({
-              traceId: request.traceId,
-              spanId: request.spanId,
-              sampled: request.sampled ?? true
-            })
+  const handler: DirectHandler = ({ clientId, request, sendChunk, sendExit }) => {
+    const stream = SocketRunStream.make({
+      capacity: config.runs.eventBuffer,
+      budgetBytes: config.runs.eventBufferBytes,
+      send: (events, delivered) => sendChunk(encodeEvents(events), delivered)
+    })
+    const serve = Effect.gen(function*() {
+      const decoded = decodeSpec(request.payload)
+      if (decoded._tag === "Left") return yield* Effect.die(ParseResult.TreeFormatter.formatErrorSync(decoded.left))
+      const principal = yield* authorize(clientId, Headers.fromInput(request.headers), requiredScope)
+      yield* quota.admit(principal.name)
+      yield* supervisor.startInto(decoded.right, stream, { principal: principal.name })
+      // The quota slot and the run are held by this scope until the run's last event is on its way.
+      yield* stream.outcome
+    })
+    return serve.pipe(
+      Effect.scoped,
+      Effect.onExit((exit) => Effect.sync(() => sendExit(exitFrame(exit)))),
+      Effect.withSpan("RpcServer.StartRun", {
+        captureStackTrace: false,
+        attributes: { requestId: request.id },
+        ...(request.traceId === undefined || request.spanId === undefined ? {} : {
+          parent: Tracer.externalSpan({
+            traceId: request.traceId,
+            spanId: request.spanId,
+            sampled: request.sampled ?? true
           })
-        }),
-        // The Exit frame carries the outcome to the client; the fiber itself ends quietly.
-        Effect.ignore
-      )
-    }
-    return handler
-  })
+        })
+      }),
+      // The Exit frame carries the outcome to the client; the fiber itself ends quietly.
+      Effect.ignore
+    )
+  }
+  return handler
+})
