@@ -31,10 +31,12 @@ export const completed = (text: string, usage: Usage): AgentOutputOf<"RunComplet
   durationMs: 0
 })
 
-export const noUsage = new Usage({ inputTokens: 0, outputTokens: 0 })
+export const noUsage: Usage = { inputTokens: 0, outputTokens: 0 }
 
-const addUsage = (a: Usage, b: Usage): Usage =>
-  new Usage({ inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens }, true)
+const addUsage = (a: Usage, b: Usage): Usage => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens
+})
 
 /** The loop ran out of turns while the model still asked for tools. */
 export const stepsExhausted = (context: AgentContext): AgentFailed =>
@@ -82,10 +84,7 @@ export const run = (
                 calls.push({ id: part.id, name: part.name, params: part.params })
                 break
               case "finish":
-                turnUsage = new Usage({
-                  inputTokens: part.usage.inputTokens ?? 0,
-                  outputTokens: part.usage.outputTokens ?? 0
-                }, true)
+                turnUsage = { inputTokens: part.usage.inputTokens ?? 0, outputTokens: part.usage.outputTokens ?? 0 }
             }
           }
           return outputs.length === 0 ? Effect.void : emit(Chunk.unsafeFromArray(outputs))

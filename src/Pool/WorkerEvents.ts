@@ -10,7 +10,6 @@ import { Option, ParseResult, Schema, SchemaAST } from "effect"
 import { type AgentOutput, stamp } from "../Agents/AgentOutput.js"
 import { AgentEvent, type AgentEventEncoded } from "../Domain/AgentEvent.js"
 import { RunId } from "../Domain/Ids.js"
-import { Usage } from "../Domain/Usage.js"
 
 type Check = (input: unknown) => boolean
 
@@ -129,8 +128,8 @@ const fromChecked = (event: AgentEventEncoded): AgentEvent =>
 
 /**
  * A checked event as the output its consumer numbers again (the supervisor stamps every output with its own `seq` and
- * `at`): a plain object of the event's own fields, not a class that would be built twice on the main thread. `usage`
- * and a subagent's `event` stay classes, as the wire's encoding wants them inside the consumer's events.
+ * `at`): a plain object of the event's own fields, not a class that would be built twice on the main thread. A
+ * subagent's `event` stays a class, as the wire's encoding wants it inside the consumer's events.
  */
 const outputOf = (event: AgentEventEncoded): AgentOutput => {
   switch (event._tag) {
@@ -149,7 +148,12 @@ const outputOf = (event: AgentEventEncoded): AgentOutput => {
     case "CommandExited":
       return { _tag: event._tag, exitCode: event.exitCode }
     case "RunCompleted":
-      return { _tag: event._tag, text: event.text, usage: new Usage(event.usage, true), durationMs: event.durationMs }
+      return {
+        _tag: event._tag,
+        text: event.text,
+        usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens },
+        durationMs: event.durationMs
+      }
     case "SubagentEvent":
       return {
         _tag: event._tag,
