@@ -19,12 +19,14 @@ import { Quota } from "../Quota/Quota.js"
 import { errorBody, errorResponse } from "./HttpErrors.js"
 import { HttpGuard } from "./HttpGuard.js"
 
-const encodeEvent = Schema.encodeSync(AgentEvent)
 const encodeResult = Schema.encodeSync(RunResult)
 const utf8 = new TextEncoder()
 
-/** One SSE frame per event; `id` lets a client say where it was (`Last-Event-ID`) once runs are durable. */
-const sseFrame = (event: AgentEvent): string => `id: ${event.seq}\ndata: ${JSON.stringify(encodeEvent(event))}\n\n`
+/**
+ * One SSE frame per event; `id` lets a client say where it was (`Last-Event-ID`) once runs are durable. The event's
+ * JSON is its encoding (see `StartRunStream`), so it is not encoded again.
+ */
+const sseFrame = (event: AgentEvent): string => `id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`
 
 export const sseHeaders = {
   "cache-control": "no-cache",

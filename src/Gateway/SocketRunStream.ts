@@ -26,8 +26,8 @@ export const make = (options: {
   readonly capacity: number
   readonly budgetBytes: number
   /**
-   * Sends one Chunk; `delivered` is to be called once, when the client may be sent the next one. If it throws (an
-   * event its schema cannot encode), the stream ends with that defect and takes nothing more.
+   * Sends one Chunk; `delivered` is to be called once, when the client may be sent the next one. If it throws, the
+   * stream ends with that defect and takes nothing more.
    */
   readonly send: (events: NonEmptyReadonlyArray<AgentEvent>, delivered: () => void) => void
 }): SocketRunStream => {
