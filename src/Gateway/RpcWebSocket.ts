@@ -72,6 +72,8 @@ interface Connection {
   /** The upgraded socket under `ws`: corked while a turn of the event loop sends frames (see `sendRaw`). */
   readonly socket: Duplex
   corked: boolean
+  /** `?ack=auto` deliveries waiting for the socket's buffer to drain (see `sendRaw`). */
+  readonly awaitingDrain: Array<() => void>
   readonly inbox: Queue.Queue<string>
   /** Request ids with a response still to come: a second request with the same id is refused. */
   readonly active: Set<string>
@@ -151,17 +153,18 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           connection.socket.uncork()
         })
       }
-      // An acknowledged frame may count as delivered at once while the socket's buffer is under its high-water mark;
-      // past it, only once written, so a reader that falls behind holds its streams back (TCP is the backpressure)
-      // and a fast one does not wait a write per Chunk.
-      let acknowledged = false
-      connection.ws.send(text, (error) => {
-        // Node reports a successful write with null or undefined.
-        if (acknowledge !== undefined && !acknowledged && (error === undefined || error === null)) acknowledge()
-      })
-      if (acknowledge !== undefined && !connection.socket.writableNeedDrain) {
-        acknowledged = true
-        acknowledge()
+      connection.ws.send(text)
+      if (acknowledge === undefined) return
+      // An acknowledged frame counts as delivered at once while the socket's buffer is under its high-water mark; past
+      // it, once the buffer has drained, so a reader that falls behind holds its streams back (TCP is the
+      // backpressure) and a fast one does not wait a write per Chunk. One drain listener per connection, not a write
+      // callback per frame: those cost a closure and a callback per token.
+      if (!connection.socket.writableNeedDrain) return acknowledge()
+      connection.awaitingDrain.push(acknowledge)
+      if (connection.awaitingDrain.length === 1) {
+        connection.socket.once("drain", () => {
+          for (const delivered of connection.awaitingDrain.splice(0)) delivered()
+        })
       }
     }
 
@@ -300,6 +303,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           ws,
           socket,
           corked: false,
+          awaitingDrain: [],
           inbox: yield* Queue.unbounded<string>(),
           active: new Set(),
           direct: new Map(),
