@@ -24,6 +24,8 @@ export const CodexAgent: Agent<AgentRequirements> = {
     spec.command === undefined && (spec.prompt === undefined || spec.prompt.trim() === "")
       ? Option.some(new InvalidRequest({ reason: "a run needs a prompt, a command or both" }))
       : Option.none(),
+  // No span of its own: the run's (`RunSupervisor.run`, a worker's `Worker.run`) covers exactly this, and each span costs
+  // the run a fiber-ref update, a context copy and a stack capture.
   run: (context, emit) =>
     Effect.scoped(Effect.gen(function*() {
       // The workspace lives as long as the run: removed when it completes, fails or is interrupted.
@@ -42,5 +44,5 @@ export const CodexAgent: Agent<AgentRequirements> = {
       })
       if (prompt.trim() === "") return yield* emit(Chunk.of(AgentLoop.completed("", AgentLoop.noUsage)))
       return yield* AgentLoop.run(context, tools, promptWithOutput(prompt, command, output, exitCode), emit)
-    })).pipe(Effect.asVoid, Effect.withSpan("CodexAgent.run"))
+    })).pipe(Effect.asVoid)
 }
