@@ -2,8 +2,8 @@
  * A model turn through a provider's raw parts (decoded with the cached schema) gives exactly what the library's
  * `streamText` gives: text, tool calls and usage alike, and the same typed failure for parts that do not decode.
  */
-import { AiError, Prompt, type Response } from "@effect/ai"
-import { Effect, Either, Stream } from "effect"
+import { AiError, Prompt, Response } from "@effect/ai"
+import { Effect, Either, Schema, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { rawPartsOf, type ResolvedModel } from "../src/Llm/ProviderRegistry.js"
@@ -65,5 +65,25 @@ describe("ModelTurn.runTurn", () => {
         Effect.either(turn({ ...m.raw, rawParts: rawPartsOf(() => Stream.make(unknownTool)) })))
     )
     expect(Either.isLeft(outcome) && outcome.left instanceof AiError.MalformedOutput).toBe(true)
+  })
+
+  it("builds a finish part as the decoder does, and leaves one it cannot check to the decoder, which refuses it", async () => {
+    const usage = { inputTokens: 1, outputTokens: 2, totalTokens: 3 }
+    const plain: Response.FinishPartEncoded = { type: "finish", reason: "stop", usage }
+    const withMetadata: Response.FinishPartEncoded = { ...plain, metadata: { mock: { note: "x" } } }
+    // Not a reason the type allows: what a confused provider could send.
+    const unknownReason: Response.FinishPartEncoded = JSON.parse(JSON.stringify({ ...plain, reason: "bored" }))
+    const outcomes = await Effect.runPromise(
+      Effect.flatMap(models, (m) =>
+        Effect.forEach([plain, withMetadata, unknownReason], (part) =>
+          Effect.either(turn({ ...m.raw, rawParts: rawPartsOf(() => Stream.make(part)) }))))
+    )
+    const decoded = (part: Response.FinishPartEncoded) => Either.right([Schema.decodeSync(Response.FinishPart)(part)])
+    const [plainOutcome, metadataOutcome, unknownOutcome] = outcomes
+    expect(plainOutcome).toEqual(decoded(plain))
+    expect(metadataOutcome).toEqual(decoded(withMetadata))
+    expect(unknownOutcome !== undefined && Either.isLeft(unknownOutcome) && unknownOutcome.left).toBeInstanceOf(
+      AiError.MalformedOutput
+    )
   })
 })

@@ -12,6 +12,7 @@ import * as Response from "@effect/ai/Response"
 import type * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
 import { Chunk, Effect, Schema, Stream } from "effect"
+import { compiledIs } from "../Domain/CompiledIs.js"
 import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
 
 type AgentToolkit = Toolkit.WithHandler<Record<string, Tool.Any>>
@@ -26,9 +27,10 @@ const decoderFor = (toolkit: AgentToolkit) => {
   const known = decoders.get(toolkit)
   if (known !== undefined) return known
   const decodeChunk = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(toolkit)))
-  // Text parts are most of a response and have no tool schema in them: built directly; the decoder gets the rest.
+  // Text parts are most of a response and, with a turn's finish, have no tool schema in them: built directly; the
+  // decoder gets the rest.
   const decode = (encoded: ReadonlyArray<Response.StreamPartEncoded>) => {
-    const plain = encoded.map(plainTextPart)
+    const plain = encoded.map(plainPart)
     const others = encoded.filter((_, index) => plain[index] === undefined)
     if (others.length === 0) {
       // Text parts only, the usual batch: nothing for the decoder.
@@ -48,8 +50,19 @@ const decoderFor = (toolkit: AgentToolkit) => {
   return decode
 }
 
-/** A text part without metadata, as its decoded form; `undefined` for every other part (the decoder's job). */
-const plainTextPart = (part: Response.StreamPartEncoded): Part | undefined => {
+/** The encoded form of a finish part without metadata, checked without the parser. */
+const isPlainFinish = compiledIs(Schema.Struct({
+  type: Schema.Literal("finish"),
+  reason: Response.FinishReason,
+  usage: Schema.encodedSchema(Response.Usage)
+}))
+
+/**
+ * A text or finish part without metadata, as its decoded form; `undefined` for every other part (the decoder's job).
+ * The finish part comes once per turn, but the toolkit's whole part union decoding it cost ~90 µs per run in a
+ * profile of the gateway at 100 runs.
+ */
+const plainPart = (part: Response.StreamPartEncoded): Part | undefined => {
   switch (part.type) {
     case "text-start":
     case "text-end":
@@ -59,6 +72,10 @@ const plainTextPart = (part: Response.StreamPartEncoded): Part | undefined => {
     case "text-delta":
       return part.metadata === undefined && typeof part.id === "string" && typeof part.delta === "string"
         ? Response.makePart("text-delta", { id: part.id, delta: part.delta })
+        : undefined
+    case "finish":
+      return part.metadata === undefined && isPlainFinish(part)
+        ? Response.makePart("finish", { reason: part.reason, usage: new Response.Usage(part.usage, true) })
         : undefined
     default:
       return undefined

@@ -6,7 +6,8 @@
 import { Either, Predicate, Schema } from "effect"
 import type { AgentOutput } from "../Agents/AgentOutput.js"
 import { RunId } from "../Domain/Ids.js"
-import { checkedEvents, compiledIs } from "./WorkerEvents.js"
+import { compiledIs } from "../Domain/CompiledIs.js"
+import { checkedEvents } from "./WorkerEvents.js"
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
 import { FromWorker, ToWorker, type WorkerInit } from "./WorkerProtocol.js"
@@ -66,7 +67,7 @@ export const encodeRun = (message: RunMessage): Extract<typeof ToWorker.Encoded,
   ...(message.trace === undefined ? {} : { trace: { ...message.trace } })
 })
 const decode = Schema.decodeUnknownEither(FromWorker)
-/** `Schema.is(RunId)` compiled to plain predicates (see WorkerEvents): every batch's run id is checked here. */
+/** `Schema.is(RunId)` compiled to plain predicates: every batch's run id is checked here. */
 const isRunId = compiledIs(RunId)
 
 /**
