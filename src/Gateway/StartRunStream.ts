@@ -12,14 +12,13 @@ import { RunSupervisor } from "../Agents/RunSupervisor.js"
 import * as SessionAuthLive from "../Auth/SessionAuthLive.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { RunError } from "../Domain/RunError.js"
-import { StartRun } from "../Domain/RunSpec.js"
+import { decodeStartRun } from "../Domain/RunSpec.js"
 import { Quota } from "../Quota/Quota.js"
 import { StartRunRpc } from "../Rpc/GatewayRpcs.js"
 import { RequiredScope, SessionAuth } from "../Rpc/SessionAuth.js"
 import type { DirectHandler } from "./RpcWebSocket.js"
 import * as SocketRunStream from "./SocketRunStream.js"
 
-const decodeSpec = Schema.decodeUnknownEither(StartRun)
 /** `Rpc.exitSchema(StartRunRpc)` spelled out: its type leaves out the middleware's failures, its value does not. */
 const encodeExit = Schema.encodeSync(Schema.Exit({
   success: Schema.Void,
@@ -27,8 +26,12 @@ const encodeExit = Schema.encodeSync(Schema.Exit({
   defect: StartRunRpc.defectSchema
 }))
 
+/** A completed run's Exit, encoded once: most runs end with it. */
+const completedFrame = encodeExit(Exit.void)
+
 /** The request's Exit as the RPC server would encode it; a failure to encode it is answered as a defect. */
 const exitFrame = (exit: Parameters<typeof encodeExit>[0]) => {
+  if (Exit.isSuccess(exit)) return completedFrame
   try {
     return encodeExit(exit)
   } catch (error) {
@@ -53,7 +56,7 @@ export const make = Effect.gen(function*() {
       send: sendChunk
     })
     const serve = Effect.gen(function*() {
-      const decoded = decodeSpec(request.payload)
+      const decoded = decodeStartRun(request.payload)
       if (decoded._tag === "Left") return yield* Effect.die(ParseResult.TreeFormatter.formatErrorSync(decoded.left))
       const principal = yield* authorize(clientId, Headers.fromInput(request.headers), requiredScope)
       yield* quota.admit(principal.name)
