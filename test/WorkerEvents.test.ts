@@ -87,6 +87,20 @@ describe("checkedEvents", () => {
 })
 
 describe("compileIs", () => {
+  it.prop(
+    "agrees with Schema.is on tuples: pairs, pairs with a rest, arrays of pairs (a WebSocket frame's headers)",
+    { input: FastCheck.oneof(FastCheck.jsonValue({ maxDepth: 3 }), FastCheck.array(FastCheck.jsonValue({ maxDepth: 1 }))) },
+    ({ input }) => {
+      const agrees = <A, I>(schema: Schema.Schema<A, I>) =>
+        expect(compileIs(SchemaAST.typeAST(schema.ast))(input)).toBe(Schema.is(schema)(input))
+      const pair = Schema.Tuple(Schema.String.pipe(Schema.minLength(1)), Schema.Number)
+      agrees(pair)
+      agrees(Schema.Tuple([Schema.String], Schema.Number))
+      agrees(Schema.Array(pair))
+    },
+    { fastCheck: { numRuns: 1_000 } }
+  )
+
   const schema = Schema.Array(Schema.encodedBoundSchema(AgentEvent))
   const compiled = compileIs(SchemaAST.typeAST(schema.ast))
   const reference = Schema.is(schema)

@@ -231,26 +231,31 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         Effect.ignore,
         (effect) => Effect.zipRight(Effect.logDebug("run started"), effect),
         Effect.annotateLogs({ runId: run.runId, agent: run.agent, principal: run.principal ?? "anonymous" }),
-        Effect.withSpan("RunSupervisor.run", { attributes: { runId: run.runId, agent: run.agent } })
+        // No stack capture: one place starts every run, and a capture is a `new Error()` per run.
+        Effect.withSpan("RunSupervisor.run", {
+          captureStackTrace: false,
+          attributes: { runId: run.runId, agent: run.agent }
+        })
       )
     }
 
     /**
      * Starts a run whose events go to `events`; its fiber lives in the caller's scope (the request's, for a client),
-     * so closing that scope interrupts it.
+     * so closing that scope interrupts it. Its span has no stack capture (`Effect.fn` would take two per call).
      */
     const startInto: (
       spec: StartRun,
       events: RunEventSink,
       options?: { readonly principal?: string }
-    ) => Effect.Effect<RunId, RunError, Scope.Scope> = Effect.fn("RunSupervisor.start")(function*(
+    ) => Effect.Effect<RunId, RunError, Scope.Scope> = Effect.fnUntraced(function*(
       spec: StartRun,
       events: RunEventSink,
       options?: { readonly principal?: string }
     ) {
       const { agent, model } = yield* accept(spec)
       const scope = yield* Effect.scope
-      const runId = RunId.make(crypto.randomUUID())
+      // A UUID is a valid run id: not validated again.
+      const runId = RunId.make(crypto.randomUUID(), true)
       const run: ActiveRun = {
         runId,
         agent,
@@ -286,7 +291,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
       yield* Metric.increment(GatewayMetrics.runsStarted)
       return runId
-    })
+    }, Effect.withSpan("RunSupervisor.start", { captureStackTrace: false }))
 
     /** Starts a run whose events its caller reads from a bounded buffer (`runs.eventBuffer`, `eventBufferBytes`). */
     const start = (

@@ -48,13 +48,18 @@ export const compileIs = (ast: SchemaAST.AST): Check => {
       }
     }
     case "TupleType": {
+      // Required elements, then any number of one rest type (none: exactly the elements), e.g. an array or a pair.
       const [rest, ...more] = ast.rest
-      if (ast.elements.length > 0 || rest === undefined || more.length > 0) break
-      const element = compileIs(rest.type)
+      if (more.length > 0 || ast.elements.some((element) => element.isOptional)) break
+      const elements = ast.elements.map((element) => compileIs(element.type))
+      const restElement = rest === undefined ? undefined : compileIs(rest.type)
       return (input) => {
-        if (!Array.isArray(input)) return false
-        // An index loop, not `every`: a hole is an `undefined` element here, as for the parser.
-        for (let index = 0; index < input.length; index++) if (!element(input[index])) return false
+        if (!Array.isArray(input) || input.length < elements.length) return false
+        if (restElement === undefined && input.length > elements.length) return false
+        // Index loops, not `every`: a hole is an `undefined` element here, as for the parser.
+        for (let index = 0; index < elements.length; index++) if (elements[index]?.(input[index]) !== true) return false
+        if (restElement === undefined) return true
+        for (let index = elements.length; index < input.length; index++) if (!restElement(input[index])) return false
         return true
       }
     }
