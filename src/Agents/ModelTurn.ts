@@ -18,10 +18,13 @@ import type { ResolvedModel } from "../Llm/ProviderRegistry.js"
 type AgentToolkit = Toolkit.WithHandler<Record<string, Tool.Any>>
 type Part = Response.StreamPart<Record<string, Tool.Any>>
 
-const decoders = new WeakMap<
-  AgentToolkit,
-  (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<Chunk.Chunk<Part>, AiError.MalformedOutput>
->()
+/** Decodes a batch of encoded parts and hands them to `onParts`. */
+type Decoder = <E>(
+  encoded: ReadonlyArray<Response.StreamPartEncoded>,
+  onParts: (parts: Chunk.Chunk<Part>) => Effect.Effect<unknown, E>
+) => Effect.Effect<unknown, AiError.MalformedOutput | E>
+
+const decoders = new WeakMap<AgentToolkit, Decoder>()
 
 const decoderFor = (toolkit: AgentToolkit) => {
   const known = decoders.get(toolkit)
@@ -29,21 +32,21 @@ const decoderFor = (toolkit: AgentToolkit) => {
   const decodeChunk = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(toolkit)))
   // Text parts are most of a response and, with a turn's finish, have no tool schema in them: built directly; the
   // decoder gets the rest.
-  const decode = (encoded: ReadonlyArray<Response.StreamPartEncoded>) => {
+  const decode: Decoder = (encoded, onParts) => {
     const plain = encoded.map(plainPart)
     const others = encoded.filter((_, index) => plain[index] === undefined)
     if (others.length === 0) {
-      // Text parts only, the usual batch: nothing for the decoder.
-      return Effect.succeed(Chunk.unsafeFromArray(plain.filter((part): part is Part => part !== undefined)))
+      // Text parts only, the usual batch: nothing for the decoder, and straight to `onParts`.
+      return onParts(Chunk.unsafeFromArray(plain.filter((part): part is Part => part !== undefined)))
     }
     const decodedOthers = decodeChunk(Chunk.unsafeFromArray(others)).pipe(
       Effect.mapError((error) =>
         AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "streamText", error })
       )
     )
-    return Effect.map(decodedOthers, (decoded) => {
+    return Effect.flatMap(decodedOthers, (decoded) => {
       let next = 0
-      return Chunk.unsafeFromArray(plain.map((part) => part ?? Chunk.unsafeGet(decoded, next++)))
+      return onParts(Chunk.unsafeFromArray(plain.map((part) => part ?? Chunk.unsafeGet(decoded, next++))))
     })
   }
   decoders.set(toolkit, decode)
@@ -100,6 +103,6 @@ export const runTurn = <E>(
   return Effect.useSpan("LanguageModel.streamText", { captureStackTrace: false }, (span) =>
     raw(
       { prompt, tools: Object.values(toolkit.tools), toolChoice: "auto", responseFormat: { type: "text" }, span },
-      (encoded) => Effect.flatMap(decode(encoded), onParts)
+      (encoded) => decode(encoded, onParts)
     ))
 }

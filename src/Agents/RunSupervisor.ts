@@ -163,12 +163,19 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
      * arrive together become one `TokenDelta`, so a reader that falls behind gets fewer, larger events rather than a
      * growing backlog; `runs.tokenFlushMs` lets more of them gather before the next one is sent.
      */
-    const supervise = (run: ActiveRun, job: AgentJob, events: RunEventSink): Effect.Effect<void> => {
+    const supervise = (
+      run: ActiveRun,
+      job: AgentJob,
+      events: RunEventSink,
+      clock: Clock.Clock
+    ): Effect.Effect<void> => {
       let seq = 0
       let sawCompleted = false
       const flushWindow = config.runs.tokenFlushMs === 0 ? undefined : Duration.millis(config.runs.tokenFlushMs)
+      // The time of each batch from the run's clock, read as it is: no Effect per batch for it.
       const emit = (outputs: Chunk.Chunk<AgentOutput>) =>
-        Effect.flatMap(Clock.currentTimeMillis, (at) => {
+        Effect.suspend(() => {
+          const at = clock.unsafeCurrentTimeMillis()
           const numbered: Array<AgentEvent> = []
           let text: string | undefined
           let sentText = false
@@ -256,11 +263,12 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       const scope = yield* Effect.scope
       // A UUID is a valid run id: not validated again.
       const runId = RunId.make(crypto.randomUUID(), true)
+      const clock = yield* Effect.clock
       const run: ActiveRun = {
         runId,
         agent,
         mode: spec.mode,
-        startedAt: yield* Clock.currentTimeMillis,
+        startedAt: clock.unsafeCurrentTimeMillis(),
         principal: options?.principal,
         state: "queued",
         stopReason: "client",
@@ -285,7 +293,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       yield* Effect.uninterruptible(Effect.suspend(() => {
         active.set(runId, run)
         // The run itself must stay interruptible, whatever this call's interruptibility.
-        const fiber = Runtime.runFork(runtime, Effect.interruptible(supervise(run, job, events)), { scope })
+        const fiber = Runtime.runFork(runtime, Effect.interruptible(supervise(run, job, events, clock)), { scope })
         return Deferred.succeed(run.fiber, fiber)
       }))
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })

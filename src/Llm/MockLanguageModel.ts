@@ -7,7 +7,7 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
-import { Chunk, Clock, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, type Clock, Duration, Effect, Layer, Option, Stream } from "effect"
 import type { MockProviderSection } from "../Config/ConfigSchema.js"
 
 export type MockConfig = typeof MockProviderSection.Type
@@ -118,24 +118,26 @@ const script = (config: MockConfig, options: LanguageModel.ProviderOptions): Scr
  * A script's pacing, like a real provider's: part `i` is due `dueAt(i)` after the first step, whether or not the
  * reader keeps up, and each step takes every part already due as one batch (`undefined` once all are taken). A reader
  * that falls behind gets the tokens that arrived meanwhile together (as from a real provider's socket buffer), not one
- * wake-up per token. The sleeps go through `Clock`, so the TestClock drives them.
+ * wake-up per token. The time and the sleeps come from the call's `Clock` (read once per call, not per step), so
+ * the TestClock drives them.
  */
-const pacing = ({ dueAt, parts }: Script): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded> | undefined> => {
+const pacing = (
+  { dueAt, parts }: Script,
+  clock: Clock.Clock
+): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded> | undefined> => {
   let next = 0
   let startedAt: number | undefined
-  const step: Effect.Effect<ReadonlyArray<Response.StreamPartEncoded> | undefined> = Effect.flatMap(
-    Clock.currentTimeMillis,
-    (now) => {
-      if (next === parts.length) return Effect.succeed(undefined)
-      startedAt ??= now
-      const elapsed = now - startedAt
-      const wait = dueAt(next) - elapsed
-      if (wait > 0) return Effect.zipRight(Effect.sleep(wait), step)
-      const from = next
-      while (next < parts.length && dueAt(next) <= elapsed) next++
-      return Effect.succeed(parts.slice(from, next))
-    }
-  )
+  const step: Effect.Effect<ReadonlyArray<Response.StreamPartEncoded> | undefined> = Effect.suspend(() => {
+    if (next === parts.length) return Effect.succeed(undefined)
+    const now = clock.unsafeCurrentTimeMillis()
+    startedAt ??= now
+    const elapsed = now - startedAt
+    const wait = dueAt(next) - elapsed
+    if (wait > 0) return Effect.zipRight(clock.sleep(Duration.millis(wait)), step)
+    const from = next
+    while (next < parts.length && dueAt(next) <= elapsed) next++
+    return Effect.succeed(parts.slice(from, next))
+  })
   return step
 }
 
@@ -144,14 +146,14 @@ export const streamParts = (
   config: MockConfig,
   options: LanguageModel.ProviderOptions
 ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
-  Stream.suspend(() => {
+  Stream.unwrap(Effect.clockWith((clock) => {
     const call = script(config, options)
-    const step = pacing(call)
-    return Stream.repeatEffectChunkOption(Effect.flatMap(step, (parts) =>
+    const step = pacing(call, clock)
+    return Effect.succeed(Stream.repeatEffectChunkOption(Effect.flatMap(step, (parts) =>
       parts !== undefined
         ? Effect.succeed(Chunk.unsafeFromArray(parts))
-        : Effect.fail(call.error === undefined ? Option.none() : Option.some(call.error))))
-  })
+        : Effect.fail(call.error === undefined ? Option.none() : Option.some(call.error)))))
+  }))
 
 /** The same parts handed to `onParts` batch by batch (the registry's `RawParts`, what the agents read). */
 export const pushParts = <E>(
@@ -159,9 +161,9 @@ export const pushParts = <E>(
   options: LanguageModel.ProviderOptions,
   onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<unknown, E>
 ): Effect.Effect<void, AiError.AiError | E> =>
-  Effect.suspend(() => {
+  Effect.clockWith((clock) => {
     const call = script(config, options)
-    const step = pacing(call)
+    const step = pacing(call, clock)
     const loop: Effect.Effect<void, AiError.AiError | E> = Effect.flatMap(step, (parts) =>
       parts !== undefined
         ? Effect.zipRight(onParts(parts), loop)
