@@ -1,7 +1,6 @@
 /**
- * `Schema.is` compiled once into plain predicates, for checks on a hot path: every refinement's own filter, required
- * keys present, `exact` as `Schema.is` has it, without the parser's Either and issue objects per field. Measured on
- * this machine: 23 µs to check 20 TokenDeltas with `Schema.is`, a tenth of that compiled.
+ * `Schema.is` compiled once into plain predicates, for checks on a hot path (a worker's events, a client's frames and
+ * payloads, a model's parts). Measured here: 23 µs to check 20 TokenDeltas with `Schema.is`, a tenth of that compiled.
  */
 import { Option, ParseResult, Schema, SchemaAST } from "effect"
 
@@ -12,7 +11,7 @@ const parseOptions: SchemaAST.ParseOptions = { exact: true }
 /**
  * `Schema.is` of an AST compiled once into plain predicates: the same checks (each refinement's own filter, required
  * keys present, `exact` as `Schema.is` has it), without the parser's Either and issue objects per field, which were
- * most of the main thread's allocation per run. Nodes outside the subset the events use are left to `Schema.is`.
+ * most of the pool's main-thread allocation per run. Nodes outside the subset handled here are left to `Schema.is`.
  */
 export const compileIs = (ast: SchemaAST.AST): Check => {
   switch (ast._tag) {
