@@ -37,6 +37,7 @@ import * as GatewayMetrics from "../Telemetry/GatewayMetrics.js"
 import { agentFor } from "./Agent.js"
 import { type AgentOutput, stamp } from "./AgentOutput.js"
 import { type AgentJob, AgentRunner } from "./AgentRunner.js"
+import * as Deadlines from "./Deadlines.js"
 import * as InlineRunner from "./InlineRunner.js"
 import * as RunEventBuffer from "./RunEventBuffer.js"
 import type { RunEventSink } from "./RunEventSink.js"
@@ -84,6 +85,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const runner = yield* AgentRunner
 
     const active = new Map<string, ActiveRun>()
+    /** The active runs' timeouts, one fiber for all of them. */
+    const deadlines = yield* Deadlines.make<ActiveRun>()
     let accepting = true
     let completedCount = 0
     let failedCount = 0
@@ -125,6 +128,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const finish = (run: ActiveRun, events: RunEventSink, exit: Exit.Exit<void, RunError>) =>
       Effect.suspend(() => {
         active.delete(run.runId)
+        deadlines.remove(run)
         if (Exit.isSuccess(exit)) {
           completedCount++
           return Effect.zipRight(observe(run, "completed"), Effect.zipRight(Effect.logDebug("run completed"), events.end))
@@ -215,19 +219,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             ? offered
             : Effect.zipLeft(offered, Effect.sleep(flushWindow))
         })
-      // The run's timeout interrupts its fiber from a sleeping child (ended with the run), so the run itself goes on in
-      // its own fiber: `Effect.timeoutFail` would fork the run into a child of a race, a fiber hop before its first
-      // event.
-      const timeout = Effect.withFiberRuntime<void>((fiber) =>
-        Effect.asVoid(Effect.fork(Effect.zipRight(
-          Effect.sleep(Duration.millis(run.timeoutMs)),
-          Effect.sync(() => {
-            run.stopReason = "timeout"
-            fiber.unsafeInterruptAsFork(fiber.id())
-          })
-        )))
-      )
-      return Effect.zipRight(timeout, runner.execute(job, emit)).pipe(
+      // The run's timeout is kept by `deadlines` (see `startInto`), which interrupts this fiber: no fiber of its own.
+      return runner.execute(job, emit).pipe(
         Effect.zipRight(Effect.suspend(() =>
           sawCompleted
             ? Effect.void
@@ -294,6 +287,15 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         active.set(runId, run)
         // The run itself must stay interruptible, whatever this call's interruptibility.
         const fiber = Runtime.runFork(runtime, Effect.interruptible(supervise(run, job, events, clock)), { scope })
+        // Unless it ended already, within the fork: its timeout interrupts it as itself, which `finish` tells from a
+        // client's or the shutdown's interruption by `stopReason`.
+        if (active.get(runId) === run) {
+          deadlines.add(run, run.startedAt + run.timeoutMs, () => {
+            if (active.get(runId) !== run) return
+            run.stopReason = "timeout"
+            fiber.unsafeInterruptAsFork(fiber.id())
+          })
+        }
         return Deferred.succeed(run.fiber, fiber)
       }))
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
