@@ -15,6 +15,19 @@ export const runsStarted = Metric.counter("openclaw_runs_started", {
 })
 /** Tagged `outcome`: completed, failed, cancelled, timeout. */
 export const runsEnded = Metric.counter("openclaw_runs_ended", { description: "Runs ended, by outcome", incremental: true })
+
+type Outcome = "completed" | "failed" | "cancelled" | "timeout"
+
+/**
+ * `runsEnded` tagged with each outcome, made once: a metric tagged per run is a new metric, looked up in the registry
+ * by its hashed key at every update (~2.6% of the gateway's main thread at 100 runs in a profile).
+ */
+const runsEndedBy: Readonly<Record<Outcome, Metric.Metric.Counter<number>>> = {
+  completed: Metric.tagged(runsEnded, "outcome", "completed"),
+  failed: Metric.tagged(runsEnded, "outcome", "failed"),
+  cancelled: Metric.tagged(runsEnded, "outcome", "cancelled"),
+  timeout: Metric.tagged(runsEnded, "outcome", "timeout")
+}
 export const runDuration = Metric.histogram(
   "openclaw_run_duration_seconds",
   secondsBoundaries,
@@ -47,13 +60,13 @@ export const threadTerminations = Metric.counter("openclaw_thread_terminations",
 
 /** Records one run's end: outcome, duration, time to first token, tokens. */
 export const recordRunEnd = (run: {
-  readonly outcome: "completed" | "failed" | "cancelled" | "timeout"
+  readonly outcome: Outcome
   readonly durationMs: number
   readonly firstTokenMs: number | undefined
   readonly tokens: { readonly inputTokens: number; readonly outputTokens: number } | undefined
 }) =>
   Effect.all([
-    Metric.increment(Metric.tagged(runsEnded, "outcome", run.outcome)),
+    Metric.increment(runsEndedBy[run.outcome]),
     Metric.update(runDuration, run.durationMs / 1000),
     run.firstTokenMs === undefined ? Effect.void : Metric.update(timeToFirstToken, run.firstTokenMs / 1000),
     run.tokens === undefined ? Effect.void : Metric.incrementBy(tokensIn, run.tokens.inputTokens),
