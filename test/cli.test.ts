@@ -88,6 +88,8 @@ describe.each(["websocket", "http"] as const)("openclaw run --transport %s", (tr
     expect(seqs).toEqual(events.map((_, index) => index))
     const last = events[events.length - 1]
     expect(typeof last === "object" && last !== null && "_tag" in last ? last._tag : undefined).toBe("RunCompleted")
+    // The same summary as without --json (it once said the run had ended without RunCompleted).
+    expect(result.stderr).toMatch(/^run \S+ completed in \d+\.\d+s, \d+ tokens out\n$/)
   })
 
   it("an agent that is not allowed: exit 1 with AgentNotAllowed's message", async () => {

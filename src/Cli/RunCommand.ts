@@ -96,6 +96,11 @@ export const run = Command.make("run", {
       runId = event.runId
       if (event._tag === "ToolCalled") sawToolCall = true
       if (event._tag === "CommandExited" && !sawToolCall) commandExitCode = event.exitCode
+      // The summary on stderr in both modes (with --json too, where stdout is the events).
+      if (event._tag === "RunCompleted") {
+        summary = `run ${event.runId} completed in ${(event.durationMs / 1000).toFixed(1)}s, ` +
+          `${event.usage.outputTokens} tokens out`
+      }
       if (flags.json) return writeOut(JSON.stringify(encodeEvent(event)) + "\n")
       switch (event._tag) {
         case "TokenDelta":
@@ -110,11 +115,6 @@ export const run = Command.make("run", {
           return event.event._tag === "RunCompleted"
             ? writeErr(`[subagent ${event.childRunId} completed]\n`)
             : Effect.void
-        case "RunCompleted":
-          return Effect.sync(() => {
-            summary = `run ${event.runId} completed in ${(event.durationMs / 1000).toFixed(1)}s, ` +
-              `${event.usage.outputTokens} tokens out`
-          })
         default:
           return Effect.void
       }
