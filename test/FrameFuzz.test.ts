@@ -30,6 +30,8 @@ const hostileFrame: FastCheck.Arbitrary<unknown> = FastCheck.oneof(
       })
     )
   }, { requiredKeys: ["_tag"] }),
+  // A `_tag` the schema's union decode threw on (it killed the connection's inbox).
+  FastCheck.record({ _tag: FastCheck.constantFrom({ toString: false }, { valueOf: 1, toString: null }) }),
   // Deep nesting, which a naive recursive parser could choke on: sent as raw text (see `encode`).
   FastCheck.integer({ min: 100, max: 5000 }).map((depth) => new NestedText("[".repeat(depth) + "]".repeat(depth)))
 )
