@@ -45,6 +45,21 @@ describe("Deadlines", () => {
       expect(fired).toEqual(["early", "late", "next"])
     }))
 
+  it.scoped("a later deadline added after the one the keeper sleeps until was removed still comes on time", () =>
+    Effect.gen(function*() {
+      const deadlines = yield* Deadlines.make<string>()
+      const fired: Array<string> = []
+      deadlines.add("removed", 100, () => fired.push("removed"))
+      yield* Effect.yieldNow()
+      deadlines.remove("removed")
+      // Later than the keeper's wake-up at 100 ms: it is not woken, and looks again then.
+      deadlines.add("later", 200, () => fired.push("later"))
+      yield* TestClock.adjust("199 millis")
+      expect(fired).toEqual([])
+      yield* TestClock.adjust("1 millis")
+      expect(fired).toEqual(["later"])
+    }))
+
   it.scoped("a deadline already due when added is called at the keeper's next turn", () =>
     Effect.gen(function*() {
       const deadlines = yield* Deadlines.make<string>()

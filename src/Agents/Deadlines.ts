@@ -26,6 +26,11 @@ export const make = <K>(): Effect.Effect<Deadlines<K>, never, Scope.Scope> =>
     const entries: Array<Entry<K>> = []
     /** Completed to wake the keeper: a deadline earlier than the one it sleeps until was added. */
     let wake = Deferred.unsafeMake<void>(FiberId.none)
+    /**
+     * The deadline the keeper sleeps until, `undefined` while it waits for one. It may have been removed since: a later
+     * one added then needs no wake-up (the keeper looks again at that time), only an earlier one does.
+     */
+    let sleepingUntil: number | undefined
 
     const add = (key: K, at: number, onDue: () => void) => {
       let low = 0
@@ -36,7 +41,7 @@ export const make = <K>(): Effect.Effect<Deadlines<K>, never, Scope.Scope> =>
         else high = middle
       }
       entries.splice(low, 0, { at, key, onDue })
-      if (low === 0) Deferred.unsafeDone(wake, Exit.void)
+      if (sleepingUntil === undefined || at < sleepingUntil) Deferred.unsafeDone(wake, Exit.void)
     }
 
     // Runs mostly end in the order they started, near the front: a scan from there is short.
@@ -53,6 +58,7 @@ export const make = <K>(): Effect.Effect<Deadlines<K>, never, Scope.Scope> =>
       }
       wake = Deferred.unsafeMake<void>(FiberId.none)
       const next = entries[0]
+      sleepingUntil = next?.at
       const woken = Deferred.await(wake)
       // A timer can fire a little before the clock reads its time (Node starts it from the loop's cached time): the
       // deadline is then not yet due, and the keeper sleeps the rest.
