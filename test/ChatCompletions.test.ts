@@ -321,6 +321,8 @@ describe("POST /v1/chat/completions on the wire (fetch)", () => {
         "{not json",
         JSON.stringify({ messages: [user("no model")] }),
         JSON.stringify({ model: "openclaw", messages: [{ role: "robot", content: "hi" }] }),
+        // A tag the schema's union decode throws on, rather than refuses.
+        JSON.stringify({ model: "openclaw", messages: [{ role: { toString: false }, content: "hi" }] }),
         JSON.stringify({ model: "openclaw", messages: [user("hi")], temperature: "hot" })
       ]
     ) {

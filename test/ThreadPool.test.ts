@@ -135,6 +135,19 @@ describe("ThreadPool with a misbehaving worker", () => {
       expect(errorTag(yield* run("again"))).toBe("success")
     }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { maxThreads: 2, limits: { heapMb: 64 } } } }))), 30_000)
 
+  it.live("messages outside the protocol from a worker are dropped; the run completes and the thread is reused", () =>
+    Effect.gen(function*() {
+      // The first run may wait for the thread to start (RunQueued).
+      const started = (outputs: ReadonlyArray<AgentOutput>) => outputs.filter((output) => output._tag !== "RunQueued")
+      const outputs = yield* run("hostile")
+      const ends = (all: ReadonlyArray<AgentOutput>) =>
+        started(all).map((output) => output._tag === "RunCompleted" ? output.text : output._tag)
+      expect(Either.map(outputs, ends)).toEqual(Either.right(["RunStarted", "survived"]))
+      const again = yield* run("after")
+      expect(Either.map(again, (all) => tags(started(all))))
+        .toEqual(Either.right(["RunStarted", "TokenDelta", "RunCompleted"]))
+    }).pipe(Effect.provide(poolLayer({ agents: { threadPool: { minThreads: 1, maxThreads: 1 } } }))))
+
   it.live("process.exit inside a run is WorkerCrashed with the exit code", () =>
     Effect.gen(function*() {
       const crashed = yield* run("exit")

@@ -6,6 +6,7 @@
 import { Either, ParseResult, Schema } from "effect"
 import type { FromClientEncoded } from "@effect/rpc/RpcMessage"
 import { compiledIs } from "../Domain/CompiledIs.js"
+import { decodeUntrusted } from "../Domain/UntrustedDecode.js"
 
 /** @effect/rpc turns ids into BigInt: only decimal integers are valid. */
 export const RequestId = Schema.String.pipe(Schema.pattern(/^(0|[1-9][0-9]{0,19})$/)).annotations({
@@ -64,7 +65,7 @@ export type ParsedFrame =
   /** `requestId` is set when the bad frame was a request whose id could be read: only that request fails. */
   | { readonly _tag: "Invalid"; readonly requestId: string | undefined; readonly message: string }
 
-const decodeFrame = Schema.decodeUnknownEither(ClientFrame, { onExcessProperty: "error", errors: "first" })
+const decodeFrame = decodeUntrusted(ClientFrame, { onExcessProperty: "error", errors: "first" })
 const isRequestId = Schema.is(RequestId)
 
 const describe = (error: ParseResult.ParseError): string => {
@@ -76,23 +77,14 @@ const describe = (error: ParseResult.ParseError): string => {
 const expected = "expected {\"_tag\":\"Request\",\"id\":\"1\",\"tag\":\"Status\",\"payload\":{},\"headers\":[]}, " +
   "or an Ack, Interrupt, Ping or Eof frame"
 
-/**
- * No `_tag`, or a primitive one. The union's decode looks candidates up by the `_tag` and throws on an object there
- * whose `toString` is not callable (`{"_tag":{"toString":false}}`), which killed the connection's inbox.
- */
-const hasPrimitiveTag = (value: unknown): boolean => {
-  const tag: unknown = typeof value === "object" && value !== null ? Reflect.get(value, "_tag") : undefined
-  return tag === null || (typeof tag !== "object" && typeof tag !== "function")
-}
-
 const parseOne = (value: unknown, knownTags: ReadonlySet<string>): ParsedFrame => {
   const requestId = typeof value === "object" && value !== null && "_tag" in value && value._tag === "Request" &&
       "id" in value && isRequestId(value.id)
     ? value.id
     : undefined
   const cheap = cheaply(value)
-  if (cheap === undefined && !hasPrimitiveTag(value)) return { _tag: "Invalid", requestId, message: expected }
   const decoded = cheap === undefined ? decodeFrame(value) : Either.right(cheap)
+  if (decoded === undefined) return { _tag: "Invalid", requestId, message: expected }
   if (Either.isLeft(decoded)) {
     const tag = typeof value === "object" && value !== null && "_tag" in value ? value._tag : undefined
     const known = tag === "Request" || tag === "Ack" || tag === "Interrupt" || tag === "Ping" || tag === "Eof"

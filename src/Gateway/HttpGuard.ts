@@ -6,7 +6,7 @@
  */
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { Effect, ParseResult, Schema } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
 import type * as http from "node:http"
 import { GatewayAuth } from "../Auth/GatewayAuth.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
@@ -14,6 +14,7 @@ import { Forbidden } from "../Domain/AuthError.js"
 import { BearerRejected, OriginRejected, PayloadTooLarge } from "../Domain/HttpWire.js"
 import { hasScope, type Principal, type Scope } from "../Domain/Principal.js"
 import { InvalidRequest } from "../Domain/RunError.js"
+import { decodeUntrusted } from "../Domain/UntrustedDecode.js"
 
 /**
  * The body as text, failing past `limit` bytes. Past the limit the rest is read and dropped rather than the socket
@@ -85,18 +86,17 @@ export class HttpGuard extends Effect.Service<HttpGuard>()("openclaw/HttpGuard",
           catch: (error) =>
             new InvalidRequest({ reason: `the body is not JSON: ${error instanceof Error ? error.message : ""}` })
         })
-        return yield* Schema.decodeUnknown(schema, {
+        const decoded = decodeUntrusted(schema, {
           onExcessProperty: options.onExcessProperty ?? "error",
           errors: "all"
-        })(json).pipe(
-          Effect.mapError((error) =>
-            new InvalidRequest({
-              reason: ParseResult.ArrayFormatter.formatErrorSync(error)
-                .map((issue) => `${issue.path.length === 0 ? "body" : issue.path.join(".")}: ${issue.message}`)
-                .join("; ")
-            })
-          )
-        )
+        })(json)
+        if (decoded === undefined) return yield* new InvalidRequest({ reason: "body: a value the schema cannot read" })
+        if (Either.isRight(decoded)) return decoded.right
+        return yield* new InvalidRequest({
+          reason: ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+            .map((issue) => `${issue.path.length === 0 ? "body" : issue.path.join(".")}: ${issue.message}`)
+            .join("; ")
+        })
       })
 
     return { authorize, decodeBody, maxBodyBytes } as const

@@ -7,6 +7,7 @@ import { Either, Predicate, Schema } from "effect"
 import type { AgentOutput } from "../Agents/AgentOutput.js"
 import { RunId } from "../Domain/Ids.js"
 import { compiledIs } from "../Domain/CompiledIs.js"
+import { decodeUntrusted } from "../Domain/UntrustedDecode.js"
 import { checkedEvents } from "./WorkerEvents.js"
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
@@ -66,7 +67,7 @@ export const encodeRun = (message: RunMessage): Extract<typeof ToWorker.Encoded,
   depth: message.depth,
   ...(message.trace === undefined ? {} : { trace: { ...message.trace } })
 })
-const decode = Schema.decodeUnknownEither(FromWorker)
+const decode = decodeUntrusted(FromWorker)
 /** `Schema.is(RunId)` compiled to plain predicates: every batch's run id is checked here. */
 const isRunId = compiledIs(RunId)
 
@@ -104,7 +105,7 @@ export const spawnWorkerThread = (options: WorkerThreadOptions): WorkerThread =>
     if (checked !== undefined) return options.onMessage(checked)
     const message = decode(raw)
     // A message that does not decode is dropped: the worker can only speak the protocol.
-    if (Either.isLeft(message)) return
+    if (message === undefined || Either.isLeft(message)) return
     if (message.right._tag === "Health") heapUsed = message.right.heapUsedBytes
     options.onMessage(message.right)
   })
