@@ -1,8 +1,9 @@
 /**
  * The thread pool against piscina, in one process run: sequential dispatch latency (submit -> first
  * event / result) and throughput with many tasks in flight, both on warm threads doing a task that
- * returns at once, so what is measured is the pool itself. Also a whole mock-agent run through the
- * real worker entry, for scale. Every loop is bounded in count and time.
+ * returns at once, so what is measured is the pool itself. The floor under both: the same messages to the same noop
+ * workers through bare `worker_threads` with a FIFO array and no pool logic at all. Also a whole mock-agent run
+ * through the real worker entry, for scale. Every loop is bounded in count and time.
  *
  *   npm run bench -- [--quick]
  */
@@ -11,6 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Worker } from "node:worker_threads"
 import { Piscina } from "piscina"
 import type { AgentJob } from "../src/Agents/AgentRunner.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
@@ -148,6 +150,42 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
     } satisfies Row
   }).pipe(Effect.provide(poolLayer(script)))
 
+/** A throughput phase: `inFlight` promise lanes over `runTask`, timed, with the process's and the main thread's CPU. */
+const measureLanes = async (name: string, runTask: (i: number) => Promise<unknown>, sequential: number, total: number) => {
+  for (let i = 0; i < 200; i++) await runTask(i)
+  const deadline = Date.now() + timeBudgetMs
+  const latencies: Array<number> = []
+  for (let i = 0; i < sequential && Date.now() < deadline; i++) {
+    const start = performance.now()
+    await runTask(i)
+    latencies.push(performance.now() - start)
+  }
+  const started = performance.now()
+  const cpuBefore = process.cpuUsage()
+  const mainBefore = threadCpuUs()
+  let next = 0
+  let done = 0
+  const lane = async () => {
+    while (next < total && Date.now() < deadline) {
+      next++
+      await runTask(next)
+      done++
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, lane))
+  const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  const mainCpuUs = threadCpuUs() - mainBefore
+  return {
+    name,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    opsPerSecond: done / seconds,
+    cpuUsPerTask: (cpu.user + cpu.system) / done,
+    mainCpuUsPerTask: mainCpuUs / done
+  } satisfies Row
+}
+
 const measurePiscina = async (sequential: number, total: number): Promise<Row> => {
   const piscina = new Piscina({
     filename: path.join(benchDir, "piscina-task.mjs"),
@@ -156,40 +194,59 @@ const measurePiscina = async (sequential: number, total: number): Promise<Row> =
     idleTimeout: 60_000
   })
   try {
-    for (let i = 0; i < 200; i++) await piscina.run(i)
-    const deadline = Date.now() + timeBudgetMs
-    const latencies: Array<number> = []
-    for (let i = 0; i < sequential && Date.now() < deadline; i++) {
-      const start = performance.now()
-      await piscina.run(i)
-      latencies.push(performance.now() - start)
-    }
-    const started = performance.now()
-    const cpuBefore = process.cpuUsage()
-    const mainBefore = threadCpuUs()
-    let next = 0
-    let done = 0
-    const lane = async () => {
-      while (next < total && Date.now() < deadline) {
-        next++
-        await piscina.run(next)
-        done++
-      }
-    }
-    await Promise.all(Array.from({ length: inFlight }, lane))
-    const seconds = (performance.now() - started) / 1000
-    const cpu = process.cpuUsage(cpuBefore)
-    const mainCpuUs = threadCpuUs() - mainBefore
-    return {
-      name: "piscina (noop task)",
-      p50Ms: percentile(latencies, 0.5),
-      p99Ms: percentile(latencies, 0.99),
-      opsPerSecond: done / seconds,
-      cpuUsPerTask: (cpu.user + cpu.system) / done,
-      mainCpuUsPerTask: mainCpuUs / done
-    }
+    return await measureLanes("piscina (noop task)", (i) => piscina.run(i), sequential, total)
   } finally {
     await piscina.destroy()
+  }
+}
+
+const bareRow = "bare worker_threads (noop worker, no pool)"
+
+/**
+ * The floor: `threads` Workers running the pool's noop worker, each handed the next `Run` message (the shape the pool
+ * posts) from a FIFO array as it answers, with nothing else: no scheduler, no checks, no quotas, no supervision. What a
+ * pool adds to a worker round trip is its distance from this row.
+ */
+const measureBare = async (script: URL, sequential: number, total: number): Promise<Row> => {
+  interface Slot {
+    readonly worker: Worker
+    done: (() => void) | undefined
+  }
+  const waiting: Array<{ readonly runId: string; readonly done: () => void }> = []
+  const idle: Array<Slot> = []
+  const post = (slot: Slot, runId: string, done: () => void) => {
+    slot.done = done
+    slot.worker.postMessage({ _tag: "Run", runId, agent: "codex", spec: { ...spec }, model: "mock/mock-1", depth: 0 })
+  }
+  const slots = await Promise.all(Array.from({ length: threads }, () =>
+    new Promise<Slot>((resolve) => {
+      const slot: Slot = { worker: new Worker(script), done: undefined }
+      slot.worker.on("message", (message: { readonly _tag: string }) => {
+        if (message._tag === "Ready") return resolve(slot)
+        if (message._tag !== "Completed") return
+        const done = slot.done
+        const next = waiting.shift()
+        if (next === undefined) {
+          slot.done = undefined
+          idle.push(slot)
+        } else {
+          post(slot, next.runId, next.done)
+        }
+        done?.()
+      })
+    })))
+  idle.push(...slots)
+  const runTask = (i: number) =>
+    new Promise<void>((done) => {
+      const runId = `bare-${i}`
+      const slot = idle.pop()
+      if (slot === undefined) waiting.push({ runId, done })
+      else post(slot, runId, done)
+    })
+  try {
+    return await measureLanes(bareRow, runTask, sequential, total)
+  } finally {
+    await Promise.all(slots.map((slot) => slot.worker.terminate()))
   }
 }
 
@@ -200,6 +257,7 @@ const main = Effect.gen(function*() {
   // reports the median of its rounds, not the best.
   const noop = new URL(`file://${path.join(benchDir, "noop-worker.mjs")}`)
   const measurements: ReadonlyArray<readonly [string, Effect.Effect<Row, RunError>]> = [
+    [bareRow, Effect.promise(() => measureBare(noop, sequentialCount / 2, throughputCount / 2))],
     ["piscina (noop task)", Effect.promise(() => measurePiscina(sequentialCount / 2, throughputCount / 2))],
     [
       "ThreadPool.run (noop worker)",
