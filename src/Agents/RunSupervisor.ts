@@ -12,7 +12,6 @@ import {
   Exit,
   Fiber,
   Mailbox,
-  Metric,
   Option,
   Runtime,
   type Scope
@@ -109,16 +108,14 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const observe = (run: ActiveRun, outcome: "completed" | "failed" | "cancelled" | "timeout") =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const firstTokenMs = run.firstTokenAt === undefined ? undefined : run.firstTokenAt - run.startedAt
-        return Effect.zipRight(
-          Effect.annotateCurrentSpan({
-            outcome,
-            mode: run.mode,
-            ...(run.runningAt === undefined ? {} : { queueWaitMs: run.runningAt - run.startedAt }),
-            ...(firstTokenMs === undefined ? {} : { timeToFirstTokenMs: firstTokenMs }),
-            ...(run.usage === undefined ? {} : { tokensIn: run.usage.inputTokens, tokensOut: run.usage.outputTokens })
-          }),
-          GatewayMetrics.recordRunEnd({ outcome, durationMs: now - run.startedAt, firstTokenMs, tokens: run.usage })
-        )
+        GatewayMetrics.recordRunEnd({ outcome, durationMs: now - run.startedAt, firstTokenMs, tokens: run.usage })
+        return Effect.annotateCurrentSpan({
+          outcome,
+          mode: run.mode,
+          ...(run.runningAt === undefined ? {} : { queueWaitMs: run.runningAt - run.startedAt }),
+          ...(firstTokenMs === undefined ? {} : { timeToFirstTokenMs: firstTokenMs }),
+          ...(run.usage === undefined ? {} : { tokensIn: run.usage.inputTokens, tokensOut: run.usage.outputTokens })
+        })
       })
 
     /**
@@ -299,7 +296,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
         return Deferred.succeed(run.fiber, fiber)
       }))
       yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
-      yield* Metric.increment(GatewayMetrics.runsStarted)
+      GatewayMetrics.recordRunStart()
       return runId
     }, Effect.withSpan("RunSupervisor.start", { captureStackTrace: false }))
 
