@@ -256,6 +256,19 @@ describe("RunSupervisor", () => {
         }))
     )
 
+    it.scoped("a run started from an uninterruptible region can still be cancelled", () =>
+      withHangingModel((supervisor, interrupted) =>
+        Effect.gen(function*() {
+          const { events, runId } = yield* Effect.uninterruptible(supervisor.start(spec({ prompt: "hang" })))
+          expect((yield* events.take)._tag).toBe("RunStarted")
+          expect((yield* events.take)._tag).toBe("TokenDelta")
+          yield* supervisor.cancel(runId)
+          expect(yield* Deferred.isDone(interrupted)).toBe(true)
+          const error = errorOf((yield* drain(events)).result)
+          expect(error?._tag === "RunCancelled" && error.reason).toBe("client")
+        }))
+    )
+
     it.scoped("closing the run's scope (client disconnect) interrupts the run likewise", () =>
       withHangingModel((supervisor, interrupted) =>
         Effect.gen(function*() {

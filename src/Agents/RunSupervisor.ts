@@ -6,15 +6,21 @@ import {
   Cause,
   Chunk,
   Clock,
-  Deferred,
+  Context,
   Duration,
   Effect,
   Exit,
   Fiber,
+  type FiberId,
+  FiberRef,
+  FiberRefs,
+  HashMap,
   Mailbox,
   Option,
   Runtime,
-  type Scope
+  RuntimeFlags,
+  Scope,
+  Tracer
 } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
@@ -73,8 +79,13 @@ interface ActiveRun {
   runningAt: number | undefined
   firstTokenAt: number | undefined
   usage: { readonly inputTokens: number; readonly outputTokens: number } | undefined
-  /** Completed right after the fork, so `cancel` never sees a run without its fiber. */
-  readonly fiber: Deferred.Deferred<Fiber.RuntimeFiber<void>>
+  /**
+   * Set as the fiber is forked, in the same synchronous step as the run's registration: no other fiber can see the
+   * run without it.
+   */
+  fiber: Fiber.RuntimeFiber<void> | undefined
+  /** The run's span, ended by `finish`. */
+  readonly span: Tracer.Span
 }
 
 export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/RunSupervisor", {
@@ -217,88 +228,112 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             : Effect.zipLeft(offered, Effect.sleep(flushWindow))
         })
       // The run's timeout is kept by `deadlines` (see `startInto`), which interrupts this fiber: no fiber of its own.
-      return runner.execute(job, emit).pipe(
+      // Its span and log annotations come with the fiber (see `startInto`): no `withSpan` or `annotateLogs` around it.
+      return Effect.zipRight(Effect.logDebug("run started"), runner.execute(job, emit)).pipe(
         Effect.zipRight(Effect.suspend(() =>
           sawCompleted
             ? Effect.void
             : Effect.fail(new AgentFailed({ runId: run.runId, reason: "the agent stopped without completing" }))
         )),
-        Effect.onExit((exit) => finish(run, events, exit)),
+        Effect.onExit((exit) =>
+          Effect.ensuring(
+            finish(run, events, exit),
+            // As `withSpan` ended it around this fiber: the outcome is an attribute, the span itself ends well.
+            Effect.sync(() => run.span.end(clock.unsafeCurrentTimeNanos(), Exit.void))
+          )
+        ),
         // The sink carries the error to the client; the fiber itself ends quietly.
-        Effect.ignore,
-        (effect) => Effect.zipRight(Effect.logDebug("run started"), effect),
-        Effect.annotateLogs({ runId: run.runId, agent: run.agent, principal: run.principal ?? "anonymous" }),
-        // No stack capture: one place starts every run, and a capture is a `new Error()` per run.
-        Effect.withSpan("RunSupervisor.run", {
-          captureStackTrace: false,
-          attributes: { runId: run.runId, agent: run.agent }
-        })
+        Effect.ignore
       )
     }
 
     /**
      * Starts a run whose events go to `events`; its fiber lives in the caller's scope (the request's, for a client),
-     * so closing that scope interrupts it. Its span has no stack capture (`Effect.fn` would take two per call).
+     * so closing that scope interrupts it. The fiber starts with its span as the parent of everything in it and its
+     * log annotations (run, agent, principal) already in place: set up around the run instead, each cost a fiber-ref
+     * update and restore, and the spans an `onExit`, per run. No stack captures (`Effect.fn` takes two per call).
      */
-    const startInto: (
+    const startInto = (
       spec: StartRun,
       events: RunEventSink,
       options?: { readonly principal?: string }
-    ) => Effect.Effect<RunId, RunError, Scope.Scope> = Effect.fnUntraced(function*(
-      spec: StartRun,
-      events: RunEventSink,
-      options?: { readonly principal?: string }
-    ) {
-      const { agent, model } = yield* accept(spec)
-      const scope = yield* Effect.scope
-      // A UUID is a valid run id: not validated again.
-      const runId = RunId.make(crypto.randomUUID(), true)
-      const clock = yield* Effect.clock
-      const run: ActiveRun = {
-        runId,
-        agent,
-        mode: spec.mode,
-        startedAt: clock.unsafeCurrentTimeMillis(),
-        principal: options?.principal,
-        state: "queued",
-        stopReason: "client",
-        timeoutMs: spec.timeoutMs ?? config.runs.defaultTimeoutMs,
-        runningAt: undefined,
-        firstTokenAt: undefined,
-        usage: undefined,
-        fiber: yield* Deferred.make<Fiber.RuntimeFiber<void>>()
-      }
-      const job: AgentJob = {
-        runId,
-        agent,
-        spec,
-        model,
-        ...(options?.principal === undefined ? {} : { principal: options.principal })
-      }
-      const runtime = yield* Effect.runtime<never>()
-      // Registered and forked together: an interrupted `start` leaves no run behind. The run's fiber starts at once,
-      // in this call, up to its first wait (RunStarted is on its way by then): forked the usual way, it would wait for
-      // its turn in the scheduler's queue, behind everything the gateway had to do meanwhile. Like `forkIn`, it is
-      // interrupted when `scope` closes.
-      yield* Effect.uninterruptible(Effect.suspend(() => {
-        active.set(runId, run)
-        // The run itself must stay interruptible, whatever this call's interruptibility.
-        const fiber = Runtime.runFork(runtime, Effect.interruptible(supervise(run, job, events, clock)), { scope })
-        // Unless it ended already, within the fork: its timeout interrupts it as itself, which `finish` tells from a
-        // client's or the shutdown's interruption by `stopReason`.
-        if (active.get(runId) === run) {
-          deadlines.add(run, run.startedAt + run.timeoutMs, () => {
-            if (active.get(runId) !== run) return
-            run.stopReason = "timeout"
-            fiber.unsafeInterruptAsFork(fiber.id())
+    ): Effect.Effect<RunId, RunError, Scope.Scope> =>
+      Effect.useSpan("RunSupervisor.start", { captureStackTrace: false }, (startSpan) =>
+        Effect.flatMap(accept(spec), ({ agent, model }) => {
+          // A UUID is a valid run id: not validated again.
+          const runId = RunId.make(crypto.randomUUID(), true)
+          const principal = options?.principal
+          startSpan.attribute("runId", runId)
+          startSpan.attribute("agent", agent)
+          startSpan.attribute("model", model.id)
+          const runSpan = Effect.makeSpan("RunSupervisor.run", {
+            parent: startSpan,
+            captureStackTrace: false,
+            attributes: { runId, agent }
           })
-        }
-        return Deferred.succeed(run.fiber, fiber)
-      }))
-      yield* Effect.annotateCurrentSpan({ runId, agent, model: model.id })
-      GatewayMetrics.recordRunStart()
-      return runId
-    }, Effect.withSpan("RunSupervisor.start", { captureStackTrace: false }))
+          return Effect.flatMap(
+            Effect.zip(runSpan, Effect.runtime<Scope.Scope>()),
+            ([span, runtime]) =>
+              Effect.clockWith((clock) =>
+                Effect.sync(() => {
+                  const run: ActiveRun = {
+                    runId,
+                    agent,
+                    mode: spec.mode,
+                    startedAt: clock.unsafeCurrentTimeMillis(),
+                    principal,
+                    state: "queued",
+                    stopReason: "client",
+                    timeoutMs: spec.timeoutMs ?? config.runs.defaultTimeoutMs,
+                    runningAt: undefined,
+                    firstTokenAt: undefined,
+                    usage: undefined,
+                    fiber: undefined,
+                    span
+                  }
+                  const job: AgentJob = { runId, agent, spec, model, ...(principal === undefined ? {} : { principal }) }
+                  // The run itself is interruptible, whatever its caller's interruptibility.
+                  const runRuntime = Runtime.make({
+                    context: Context.add(runtime.context, Tracer.ParentSpan, span),
+                    runtimeFlags: RuntimeFlags.enable(runtime.runtimeFlags, RuntimeFlags.Interruption),
+                    fiberRefs: runtime.fiberRefs
+                  })
+                  const annotations = (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) =>
+                    FiberRefs.updateAs(refs, {
+                      fiberId,
+                      fiberRef: FiberRef.currentLogAnnotations,
+                      value: HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (map) => {
+                        HashMap.set(map, "runId", runId)
+                        HashMap.set(map, "agent", agent)
+                        HashMap.set(map, "principal", principal ?? "anonymous")
+                      })
+                    })
+                  // Registered and forked in one synchronous step: an interrupted `start` leaves no run behind. The
+                  // run's fiber starts at once, in this call, up to its first wait (RunStarted is on its way by
+                  // then): forked the usual way, it would wait for its turn in the scheduler's queue, behind
+                  // everything the gateway had to do meanwhile. Like `forkIn`, it is interrupted when the caller's
+                  // scope closes.
+                  active.set(runId, run)
+                  const fiber = Runtime.runFork(runRuntime, supervise(run, job, events, clock), {
+                    scope: Context.get(runtime.context, Scope.Scope),
+                    updateRefs: annotations
+                  })
+                  run.fiber = fiber
+                  // Unless it ended already, within the fork: its timeout interrupts it as itself, which `finish`
+                  // tells from a client's or the shutdown's interruption by `stopReason`.
+                  if (active.get(runId) === run) {
+                    deadlines.add(run, run.startedAt + run.timeoutMs, () => {
+                      if (active.get(runId) !== run) return
+                      run.stopReason = "timeout"
+                      fiber.unsafeInterruptAsFork(fiber.id())
+                    })
+                  }
+                  GatewayMetrics.recordRunStart()
+                  return runId
+                })
+              )
+          )
+        }))
 
     /** Starts a run whose events its caller reads from a bounded buffer (`runs.eventBuffer`, `eventBufferBytes`). */
     const start = (
@@ -313,7 +348,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const stop = (run: ActiveRun, reason: ActiveRun["stopReason"]) =>
       Effect.suspend(() => {
         run.stopReason = reason
-        return Effect.flatMap(Deferred.await(run.fiber), Fiber.interrupt)
+        return run.fiber === undefined ? Effect.void : Fiber.interrupt(run.fiber)
       }).pipe(Effect.asVoid)
 
     const stopAll = (reason: ActiveRun["stopReason"]) =>
@@ -352,7 +387,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     /** Refuses new runs, waits up to `graceMs` for the active ones, then cancels the rest with reason "shutdown". */
     const shutdown = Effect.fn("RunSupervisor.shutdown")(function*(graceMs: number) {
       accepting = false
-      const fibers = yield* Effect.forEach([...active.values()], (run) => Deferred.await(run.fiber))
+      const fibers = Array.from(active.values(), (run) => run.fiber).filter((fiber) => fiber !== undefined)
       // Shutdown runs in a finalizer (uninterruptible): the wait must be interruptible for the timeout to cut it.
       const finished = Effect.forEach(fibers, Fiber.await, { concurrency: "unbounded", discard: true })
       yield* Effect.interruptible(finished).pipe(Effect.timeout(Duration.millis(graceMs)), Effect.ignore)
