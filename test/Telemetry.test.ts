@@ -135,6 +135,10 @@ describe("Telemetry", () => {
       expect(spans.map((span) => span.name)).toEqual(
         expect.arrayContaining(["RunSupervisor.run", "RpcServer.StartRun", "RpcWebSocket.connection"])
       )
+      // Over the WebSocket, the run's start is a child of the request's span.
+      const requestSpan = spans.find((span) => span.name === "RpcServer.StartRun")
+      expect(spans.some((span) => span.name === "RunSupervisor.start" && span.parentSpanId === requestSpan?.spanId))
+        .toBe(true)
       // The worker's span of the run is a child of the main thread's span of that run: one trace.
       const workerSpan = spans.find((span) => span.name === "Worker.run")
       const parent = spans.find((span) => span.spanId === workerSpan?.parentSpanId)

@@ -256,84 +256,98 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const startInto = (
       spec: StartRun,
       events: RunEventSink,
-      options?: { readonly principal?: string }
+      options?: {
+        readonly principal?: string
+        /** The span of the request, when the caller did not make it its fiber's current span. */
+        readonly parentSpan?: Tracer.AnySpan
+      }
     ): Effect.Effect<RunId, RunError, Scope.Scope> =>
-      Effect.useSpan("RunSupervisor.start", { captureStackTrace: false }, (startSpan) =>
-        Effect.flatMap(accept(spec), ({ agent, model }) => {
-          // A UUID is a valid run id: not validated again.
-          const runId = RunId.make(crypto.randomUUID(), true)
-          const principal = options?.principal
-          startSpan.attribute("runId", runId)
-          startSpan.attribute("agent", agent)
-          startSpan.attribute("model", model.id)
-          const runSpan = Effect.makeSpan("RunSupervisor.run", {
-            parent: startSpan,
-            captureStackTrace: false,
-            attributes: { runId, agent }
-          })
-          return Effect.flatMap(
-            Effect.zip(runSpan, Effect.runtime<Scope.Scope>()),
-            ([span, runtime]) =>
-              Effect.clockWith((clock) =>
-                Effect.sync(() => {
-                  const run: ActiveRun = {
-                    runId,
-                    agent,
-                    mode: spec.mode,
-                    startedAt: clock.unsafeCurrentTimeMillis(),
-                    principal,
-                    state: "queued",
-                    stopReason: "client",
-                    timeoutMs: spec.timeoutMs ?? config.runs.defaultTimeoutMs,
-                    runningAt: undefined,
-                    firstTokenAt: undefined,
-                    usage: undefined,
-                    fiber: undefined,
-                    span
-                  }
-                  const job: AgentJob = { runId, agent, spec, model, ...(principal === undefined ? {} : { principal }) }
-                  // The run itself is interruptible, whatever its caller's interruptibility.
-                  const runRuntime = Runtime.make({
-                    context: Context.add(runtime.context, Tracer.ParentSpan, span),
-                    runtimeFlags: RuntimeFlags.enable(runtime.runtimeFlags, RuntimeFlags.Interruption),
-                    fiberRefs: runtime.fiberRefs
-                  })
-                  const annotations = (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) =>
-                    FiberRefs.updateAs(refs, {
-                      fiberId,
-                      fiberRef: FiberRef.currentLogAnnotations,
-                      value: HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (map) => {
-                        HashMap.set(map, "runId", runId)
-                        HashMap.set(map, "agent", agent)
-                        HashMap.set(map, "principal", principal ?? "anonymous")
+      Effect.useSpan(
+        "RunSupervisor.start",
+        { captureStackTrace: false, ...(options?.parentSpan === undefined ? {} : { parent: options.parentSpan }) },
+        (startSpan) =>
+          Effect.flatMap(accept(spec), ({ agent, model }) => {
+            // A UUID is a valid run id: not validated again.
+            const runId = RunId.make(crypto.randomUUID(), true)
+            const principal = options?.principal
+            startSpan.attribute("runId", runId)
+            startSpan.attribute("agent", agent)
+            startSpan.attribute("model", model.id)
+            const runSpan = Effect.makeSpan("RunSupervisor.run", {
+              parent: startSpan,
+              captureStackTrace: false,
+              attributes: { runId, agent }
+            })
+            return Effect.flatMap(
+              Effect.zip(runSpan, Effect.runtime<Scope.Scope>()),
+              ([span, runtime]) =>
+                Effect.clockWith((clock) =>
+                  Effect.sync(() => {
+                    const run: ActiveRun = {
+                      runId,
+                      agent,
+                      mode: spec.mode,
+                      startedAt: clock.unsafeCurrentTimeMillis(),
+                      principal,
+                      state: "queued",
+                      stopReason: "client",
+                      timeoutMs: spec.timeoutMs ?? config.runs.defaultTimeoutMs,
+                      runningAt: undefined,
+                      firstTokenAt: undefined,
+                      usage: undefined,
+                      fiber: undefined,
+                      span
+                    }
+                    const job: AgentJob = {
+                      runId,
+                      agent,
+                      spec,
+                      model,
+                      ...(principal === undefined ? {} : { principal })
+                    }
+                    // The run itself is interruptible, whatever its caller's interruptibility.
+                    const runRuntime = Runtime.make({
+                      context: Context.add(runtime.context, Tracer.ParentSpan, span),
+                      runtimeFlags: RuntimeFlags.enable(runtime.runtimeFlags, RuntimeFlags.Interruption),
+                      fiberRefs: runtime.fiberRefs
+                    })
+                    const annotations = (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) =>
+                      FiberRefs.updateAs(refs, {
+                        fiberId,
+                        fiberRef: FiberRef.currentLogAnnotations,
+                        value: HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (map) => {
+                          HashMap.set(map, "runId", runId)
+                          HashMap.set(map, "agent", agent)
+                          HashMap.set(map, "principal", principal ?? "anonymous")
+                        })
                       })
+                    // Registered and forked in one synchronous step: an interrupted `start` leaves no run behind. The
+                    // run's fiber starts at once, in this call, up to its first wait (RunStarted is on its way by
+                    // then): forked the usual way, it would wait for its turn in the scheduler's queue, behind
+                    // everything the gateway had to do meanwhile. Like `forkIn`, it is interrupted when the caller's
+                    // scope closes.
+                    active.set(runId, run)
+                    const fiber = Runtime.runFork(runRuntime, supervise(run, job, events, clock), {
+                      scope: Context.get(runtime.context, Scope.Scope),
+                      updateRefs: annotations
                     })
-                  // Registered and forked in one synchronous step: an interrupted `start` leaves no run behind. The
-                  // run's fiber starts at once, in this call, up to its first wait (RunStarted is on its way by
-                  // then): forked the usual way, it would wait for its turn in the scheduler's queue, behind
-                  // everything the gateway had to do meanwhile. Like `forkIn`, it is interrupted when the caller's
-                  // scope closes.
-                  active.set(runId, run)
-                  const fiber = Runtime.runFork(runRuntime, supervise(run, job, events, clock), {
-                    scope: Context.get(runtime.context, Scope.Scope),
-                    updateRefs: annotations
+                    run.fiber = fiber
+                    // Unless it ended already, within the fork: its timeout interrupts it as itself, which `finish`
+                    // tells from a client's or the shutdown's interruption by `stopReason`.
+                    if (active.get(runId) === run) {
+                      deadlines.add(run, run.startedAt + run.timeoutMs, () => {
+                        if (active.get(runId) !== run) return
+                        run.stopReason = "timeout"
+                        fiber.unsafeInterruptAsFork(fiber.id())
+                      })
+                    }
+                    GatewayMetrics.recordRunStart()
+                    return runId
                   })
-                  run.fiber = fiber
-                  // Unless it ended already, within the fork: its timeout interrupts it as itself, which `finish`
-                  // tells from a client's or the shutdown's interruption by `stopReason`.
-                  if (active.get(runId) === run) {
-                    deadlines.add(run, run.startedAt + run.timeoutMs, () => {
-                      if (active.get(runId) !== run) return
-                      run.stopReason = "timeout"
-                      fiber.unsafeInterruptAsFork(fiber.id())
-                    })
-                  }
-                  GatewayMetrics.recordRunStart()
-                  return runId
-                })
-              )
-          )
-        }))
+                )
+            )
+          })
+      )
 
     /** Starts a run whose events its caller reads from a bounded buffer (`runs.eventBuffer`, `eventBufferBytes`). */
     const start = (

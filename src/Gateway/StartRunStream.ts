@@ -55,32 +55,41 @@ export const make = Effect.gen(function*() {
       // had just built, ~2.5 µs per token on this machine.
       send: sendChunk
     })
-    const serve = Effect.gen(function*() {
-      const decoded = decodeStartRun(request.payload)
-      if (decoded._tag === "Left") return yield* Effect.die(ParseResult.TreeFormatter.formatErrorSync(decoded.left))
-      const principal = yield* authorize(clientId, Headers.fromInput(request.headers), requiredScope)
-      yield* quota.admit(principal.name)
-      yield* supervisor.startInto(decoded.right, stream, { principal: principal.name })
-      // The quota slot and the run are held by this scope until the run's last event is on its way.
-      yield* stream.outcome
-    })
-    return serve.pipe(
-      Effect.scoped,
-      Effect.onExit((exit) => Effect.sync(() => sendExit(exitFrame(exit)))),
-      Effect.withSpan("RpcServer.StartRun", {
-        captureStackTrace: false,
-        attributes: { requestId: request.id },
-        ...(request.traceId === undefined || request.spanId === undefined ? {} : {
-          parent: Tracer.externalSpan({
-            traceId: request.traceId,
-            spanId: request.spanId,
-            sampled: request.sampled ?? true
-          })
+    // The request's span is made here and ended with its Exit frame: `withSpan` around the request would also have
+    // made it the fiber's current span, a fiber-ref update and restore per run for the one child span
+    // (`RunSupervisor.start`), which is handed its parent instead.
+    const serve = (span: Tracer.Span) =>
+      Effect.gen(function*() {
+        const decoded = decodeStartRun(request.payload)
+        if (decoded._tag === "Left") return yield* Effect.die(ParseResult.TreeFormatter.formatErrorSync(decoded.left))
+        const principal = yield* authorize(clientId, Headers.fromInput(request.headers), requiredScope)
+        yield* quota.admit(principal.name)
+        yield* supervisor.startInto(decoded.right, stream, { principal: principal.name, parentSpan: span })
+        // The quota slot and the run are held by this scope until the run's last event is on its way.
+        yield* stream.outcome
+      }).pipe(Effect.scoped)
+    const requestSpan = Effect.makeSpan("RpcServer.StartRun", {
+      captureStackTrace: false,
+      attributes: { requestId: request.id },
+      ...(request.traceId === undefined || request.spanId === undefined ? {} : {
+        parent: Tracer.externalSpan({
+          traceId: request.traceId,
+          spanId: request.spanId,
+          sampled: request.sampled ?? true
         })
-      }),
-      // The Exit frame carries the outcome to the client; the fiber itself ends quietly.
-      Effect.ignore
-    )
+      })
+    })
+    return Effect.flatMap(requestSpan, (span) =>
+      Effect.onExit(serve(span), (exit) =>
+        Effect.clockWith((clock) =>
+          Effect.sync(() => {
+            sendExit(exitFrame(exit))
+            span.end(clock.unsafeCurrentTimeNanos(), exit)
+          })
+        ))).pipe(
+        // The Exit frame carries the outcome to the client; the fiber itself ends quietly.
+        Effect.ignore
+      )
   }
   return handler
 })
