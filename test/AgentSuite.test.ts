@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
+import type { AgentRequirements } from "../src/Agents/Agent.js"
 import { CodexAgent } from "../src/Agents/CodexAgent.js"
 import * as InlineSubagents from "../src/Agents/InlineSubagents.js"
 import * as Tools from "../src/Agents/Tools.js"
@@ -153,19 +154,20 @@ const runCodex = (languageModel: LanguageModel.Service, prompt: string) =>
     )
     const tools = Tools.layer({ workspaceRoot: root, maxSubagentDepth: 0, secretEnvNames: [] })
     const outputs: Array<AgentOutput> = []
-    yield* CodexAgent.run({
-      runId: RunId.make(crypto.randomUUID()),
-      spec: new StartRun({ prompt, mode: "inline" }),
-      model: { id: "suite/model", provider: "suite", model: "model", languageModel },
-      depth: 0,
-      maxSteps: 4
-    }, (chunk) =>
-      Effect.sync(() => {
-        outputs.push(...chunk)
-        return true
-      })).pipe(
-      Effect.provide(InlineSubagents.layer({ maxSteps: 4 }).pipe(Layer.provideMerge(tools)))
-    )
+    yield* Effect.flatMap(Effect.context<AgentRequirements>(), (services) =>
+      CodexAgent.run({
+        runId: RunId.make(crypto.randomUUID()),
+        spec: new StartRun({ prompt, mode: "inline" }),
+        model: { id: "suite/model", provider: "suite", model: "model", languageModel },
+        depth: 0,
+        maxSteps: 4
+      }, (chunk) =>
+        Effect.sync(() => {
+          outputs.push(...chunk)
+          return true
+        }), services)).pipe(
+        Effect.provide(InlineSubagents.layer({ maxSteps: 4 }).pipe(Layer.provideMerge(tools)))
+      )
     return { outputs, root }
   })
 

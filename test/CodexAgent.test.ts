@@ -9,7 +9,7 @@ import { Chunk, Effect, Either, Layer, Mailbox, Schema, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { AgentContext } from "../src/Agents/Agent.js"
+import type { AgentContext, AgentRequirements } from "../src/Agents/Agent.js"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
 import { CodexAgent } from "../src/Agents/CodexAgent.js"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
@@ -63,14 +63,15 @@ const agentLayer = (root: string, options: { readonly maxSubagentDepth?: number;
 const runCodex = (context: AgentContext, root: string, options: Parameters<typeof agentLayer>[1] = {}) =>
   Effect.gen(function*() {
     const seen: Array<AgentOutput> = []
-    const result = yield* CodexAgent.run(context, (outputs) =>
-      Effect.sync(() => {
-        seen.push(...outputs)
-        return true
-      })).pipe(
-      Effect.either,
-      Effect.provide(agentLayer(root, options))
-    )
+    const result = yield* Effect.flatMap(Effect.context<AgentRequirements>(), (services) =>
+      CodexAgent.run(context, (outputs) =>
+        Effect.sync(() => {
+          seen.push(...outputs)
+          return true
+        }), services)).pipe(
+        Effect.either,
+        Effect.provide(agentLayer(root, options))
+      )
     return { seen, result }
   })
 

@@ -12,7 +12,7 @@ import { Chunk, Deferred, Effect, Either, Fiber, Layer, Redacted, Stream } from 
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { AgentContext } from "../src/Agents/Agent.js"
+import type { AgentContext, AgentRequirements } from "../src/Agents/Agent.js"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
 import * as AgentTools from "../src/Agents/AgentTools.js"
 import { CodexAgent } from "../src/Agents/CodexAgent.js"
@@ -421,14 +421,15 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiChat", (
         Layer.provideMerge(Tools.layer({ workspaceRoot: root, maxSubagentDepth: 1, secretEnvNames: [] }))
       )
       const seen: Array<AgentOutput> = []
-      const result = yield* CodexAgent.run(context, (outputs) =>
-        Effect.sync(() => {
-          seen.push(...outputs)
-          return true
-        })).pipe(
-        Effect.either,
-        Effect.provide(agentLayer)
-      )
+      const result = yield* Effect.flatMap(Effect.context<AgentRequirements>(), (services) =>
+        CodexAgent.run(context, (outputs) =>
+          Effect.sync(() => {
+            seen.push(...outputs)
+            return true
+          }), services)).pipe(
+          Effect.either,
+          Effect.provide(agentLayer)
+        )
       expect(Either.isRight(result)).toBe(true)
       const tags = seen.map((output) => output._tag).filter((tag, index, all) => tag !== all[index - 1])
       expect(tags).toEqual(["ToolCalled", "ToolResult", "TokenDelta", "RunCompleted"])

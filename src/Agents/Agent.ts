@@ -1,5 +1,5 @@
 /** The contract every agent loop implements, and the agents the gateway knows by name. */
-import type { Effect, Option } from "effect"
+import type { Context, Effect, Option } from "effect"
 import type { KnownAgent } from "../Config/ConfigSchema.js"
 import type { RunId } from "../Domain/Ids.js"
 import type { InvalidRequest, RunError } from "../Domain/RunError.js"
@@ -22,7 +22,7 @@ export interface AgentContext {
   readonly maxSteps: number
 }
 
-export interface Agent<R = never> {
+export interface Agent {
   readonly name: KnownAgent
   /** Refuses a spec this agent cannot run; checked before the run is accepted. */
   readonly validate: (spec: StartRun) => Option.Option<InvalidRequest>
@@ -30,16 +30,22 @@ export interface Agent<R = never> {
    * Runs the agent, handing its outputs to `emit` as they come, ending with `RunCompleted` (whose `durationMs` the
    * supervisor sets). An agent may ignore what `emit` answers: only `RunCompleted`, its last output, is answered
    * `false`. Pushed rather than streamed: each Stream stage between the model and the supervisor cost CPU per token.
+   * Its services (tools, subagents) are handed in: provided around each run instead, they cost a fiber-ref update and
+   * restore per run.
    */
-  readonly run: (context: AgentContext, emit: EmitOutputs) => Effect.Effect<void, RunError, R>
+  readonly run: (
+    context: AgentContext,
+    emit: EmitOutputs,
+    services: Context.Context<AgentRequirements>
+  ) => Effect.Effect<void, RunError>
 }
 
 /** What a run needs: its tools (workspace, commands, files) and a way to start subagents. */
 export type AgentRequirements = Tools | Subagents
 
-const agents: { readonly [Name in KnownAgent]: Agent<AgentRequirements> } = {
+const agents: { readonly [Name in KnownAgent]: Agent } = {
   codex: CodexAgent,
   subagent: SubAgent
 }
 
-export const agentFor = (name: KnownAgent): Agent<AgentRequirements> => agents[name]
+export const agentFor = (name: KnownAgent): Agent => agents[name]

@@ -6,7 +6,7 @@ import type * as AiError from "@effect/ai/AiError"
 import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import type * as Tool from "@effect/ai/Tool"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, type Context, Effect, Stream } from "effect"
 import { AgentFailed, ProviderFailed } from "../Domain/RunError.js"
 import { Usage } from "../Domain/Usage.js"
 import type { AgentContext } from "./Agent.js"
@@ -51,18 +51,20 @@ export const stepsExhausted = (context: AgentContext): AgentFailed =>
  * and the next turn sees the whole conversation so far. The run completes with the text of the last turn (the
  * answer) and the usage summed over all turns. If turn `maxSteps` still asks for tools, those calls are not
  * performed and the run fails with `AgentFailed` (the model never answered; its partial text was streamed already).
+ * `subagents` is provided to the tool calls only (a turn without any pays nothing for it).
  */
 export const run = (
   context: AgentContext,
   tools: RunTools,
   prompt: string,
-  emit: EmitOutputs
-): Effect.Effect<void, ProviderFailed | AgentFailed, Subagents> => {
+  emit: EmitOutputs,
+  subagents: Context.Context<Subagents>
+): Effect.Effect<void, ProviderFailed | AgentFailed> => {
   const turn = (
     step: number,
     history: ReadonlyArray<Prompt.Message>,
     usage: Usage
-  ): Effect.Effect<void, ProviderFailed | AgentFailed, Subagents> =>
+  ): Effect.Effect<void, ProviderFailed | AgentFailed> =>
     Effect.suspend(() => {
       let text = ""
       let turnUsage = noUsage
@@ -108,7 +110,7 @@ export const run = (
               }))
             }
             return emit(outputs)
-          }), { discard: true })
+          }), { discard: true }).pipe(Effect.provide(subagents))
         const asked = Prompt.assistantMessage({
           content: [
             ...(text === "" ? [] : [Prompt.textPart({ text })]),

@@ -2,9 +2,9 @@
  * The codex agent: in a fresh workspace, optionally runs the run's command, then runs the tool loop on the prompt
  * (plus the command's output): shell, file tools and subagents.
  */
-import { Chunk, Effect, Option, Stream } from "effect"
+import { Chunk, Context, Effect, Option, Stream } from "effect"
 import { InvalidRequest } from "../Domain/RunError.js"
-import type { Agent, AgentRequirements } from "./Agent.js"
+import type { Agent } from "./Agent.js"
 import * as AgentLoop from "./AgentLoop.js"
 import { Tools } from "./Tools.js"
 
@@ -18,7 +18,7 @@ const promptWithOutput = (prompt: string, command: string, output: string, exitC
   return `${prompt}\n\nThe command \`${command}\` exited with code ${exitCode ?? "unknown"}. Its output:\n${quoted}`
 }
 
-export const CodexAgent: Agent<AgentRequirements> = {
+export const CodexAgent: Agent = {
   name: "codex",
   validate: (spec) =>
     spec.command === undefined && (spec.prompt === undefined || spec.prompt.trim() === "")
@@ -26,13 +26,13 @@ export const CodexAgent: Agent<AgentRequirements> = {
       : Option.none(),
   // No span of its own: the run's (`RunSupervisor.run`, a worker's `Worker.run`) covers exactly this, and each span costs
   // the run a fiber-ref update, a context copy and a stack capture.
-  run: (context, emit) =>
+  run: (context, emit, services) =>
     Effect.scoped(Effect.gen(function*() {
       // The workspace lives as long as the run: removed when it completes, fails or is interrupted.
-      const tools = yield* Effect.flatMap(Tools, (service) => service.open(context))
+      const tools = yield* Context.get(services, Tools).open(context)
       const prompt = context.spec.prompt ?? ""
       const command = context.spec.command
-      if (command === undefined) return yield* AgentLoop.run(context, tools, prompt, emit)
+      if (command === undefined) return yield* AgentLoop.run(context, tools, prompt, emit, services)
       let output = ""
       let exitCode: number | undefined
       yield* Stream.runForEachChunk(tools.command(command), (events) => {
@@ -43,6 +43,6 @@ export const CodexAgent: Agent<AgentRequirements> = {
         return emit(events)
       })
       if (prompt.trim() === "") return yield* emit(Chunk.of(AgentLoop.completed("", AgentLoop.noUsage)))
-      return yield* AgentLoop.run(context, tools, promptWithOutput(prompt, command, output, exitCode), emit)
+      return yield* AgentLoop.run(context, tools, promptWithOutput(prompt, command, output, exitCode), emit, services)
     })).pipe(Effect.asVoid)
 }

@@ -23,7 +23,7 @@ export const make: Effect.Effect<AgentRunnerService, never, AgentRequirements | 
       // RunStarted is handed over before the agent starts: its set-up (workspace, the model's stream) is most of the
       // time before the first token, and the run has begun.
       return Effect.flatMap(emit(Chunk.of(started)), (more) =>
-        more ? Effect.provide(agentFor(job.agent).run(context, emit), services) : Effect.void)
+        more ? agentFor(job.agent).run(context, emit, services) : Effect.void)
     }
     return AgentRunner.of({ execute })
   }

@@ -3,7 +3,7 @@
  * cancellation and shutdown stop the child too. Used by inline runs and by tests; thread-bound runs go through the
  * pool instead.
  */
-import { Clock, Effect, Layer, Option, ParseResult, Schema, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { RunId } from "../Domain/Ids.js"
 import { InvalidRequest } from "../Domain/RunError.js"
 import { StartRun } from "../Domain/RunSpec.js"
@@ -50,7 +50,9 @@ export const make = (options: InlineSubagentsOptions): Effect.Effect<SubagentsSe
             model: request.model.id
           }
           let seq = 0
-          return Stream.concat(Stream.make(started), outputStream((emit) => SubAgent.run(context, emit))).pipe(
+          // The child's own subagents are started the same way.
+          const services = Context.make(Tools, tools).pipe(Context.add(Subagents, service))
+          return Stream.concat(Stream.make(started), outputStream((emit) => SubAgent.run(context, emit, services))).pipe(
             Stream.takeUntil((output) => output._tag === "RunCompleted"),
             Stream.mapEffect((output) =>
               Effect.map(Clock.currentTimeMillis, (at) =>
@@ -60,10 +62,7 @@ export const make = (options: InlineSubagentsOptions): Effect.Effect<SubagentsSe
                   seq++,
                   at
                 ))
-            ),
-            // The child's own subagents are started the same way.
-            Stream.provideService(Subagents, service),
-            Stream.provideService(Tools, tools)
+            )
           )
         }))
     }

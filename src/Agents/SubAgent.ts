@@ -1,11 +1,11 @@
 /** The subagent: the tool loop on a prompt, in its own workspace; it runs no command of its own. */
-import { Effect, Option } from "effect"
+import { Context, Effect, Option } from "effect"
 import { InvalidRequest } from "../Domain/RunError.js"
-import type { Agent, AgentRequirements } from "./Agent.js"
+import type { Agent } from "./Agent.js"
 import * as AgentLoop from "./AgentLoop.js"
 import { Tools } from "./Tools.js"
 
-export const SubAgent: Agent<AgentRequirements> = {
+export const SubAgent: Agent = {
   name: "subagent",
   validate: (spec) => {
     if (spec.command !== undefined) {
@@ -16,11 +16,11 @@ export const SubAgent: Agent<AgentRequirements> = {
     }
     return Option.none()
   },
-  run: (context, emit) =>
+  run: (context, emit, services) =>
     Effect.scoped(
       Effect.flatMap(
-        Effect.flatMap(Tools, (service) => service.open(context)),
-        (tools) => AgentLoop.run(context, tools, context.spec.prompt ?? "", emit)
+        Context.get(services, Tools).open(context),
+        (tools) => AgentLoop.run(context, tools, context.spec.prompt ?? "", emit, services)
       )
     ).pipe(Effect.withSpan("SubAgent.run"))
 }
