@@ -303,7 +303,10 @@ describe("Tools", () => {
         })
         const run = yield* service.open(yield* context)
         expect(fs.existsSync(path.join(root, "nested"))).toBe(false)
-        const workspace = yield* run.workspace
+        // Two first uses at once make one workspace.
+        const [workspace, again] = yield* Effect.all([run.workspace, run.workspace], { concurrency: 2 })
+        expect(again).toBe(workspace)
+        expect(fs.readdirSync(path.join(root, "nested"))).toHaveLength(1)
         expect(path.dirname(workspace)).toBe(fs.realpathSync(path.join(root, "nested")))
         expect(path.basename(workspace).startsWith("openclaw-run-")).toBe(true)
         yield* run.call({ id: "c", name: "shell", params: { command: "mkdir -p a/b && echo x > a/b/c" } }).pipe(

@@ -82,16 +82,21 @@ export const make = (options: ToolsOptions): Effect.Effect<ToolsService, never, 
     const executor = yield* CommandExecutor
 
     // No span of its own: opening is bookkeeping (the workspace is made on first use), inside the agent's span.
-    const open = Effect.fnUntraced(function*(context: AgentContext) {
-      const scope = yield* Effect.scope
-      const workspace = yield* Effect.cached(
-        Workspace.make(options.workspaceRoot).pipe(
-          Effect.provideService(FileSystem, fs),
-          Scope.extend(scope),
-          Effect.mapError((error) =>
-            new AgentFailed({ runId: context.runId, reason: `cannot create the run's workspace: ${error.message}` })
-          )
+    const open = (context: AgentContext) => Effect.map(Effect.scope, (scope) => runTools(context, scope))
+
+    const runTools = (context: AgentContext, scope: Scope.Scope): RunTools => {
+      const make = Workspace.make(options.workspaceRoot).pipe(
+        Effect.provideService(FileSystem, fs),
+        Scope.extend(scope),
+        Effect.mapError((error) =>
+          new AgentFailed({ runId: context.runId, reason: `cannot create the run's workspace: ${error.message}` })
         )
+      )
+      // Made once, by the first thing that needs it; its cache is made then too: most runs (a prompt, no tools) never
+      // touch the disk, and need no cache either. Two first uses at once share the first cache set.
+      let cached: Effect.Effect<Workspace.Workspace, AgentFailed> | undefined
+      const workspace: Effect.Effect<Workspace.Workspace, AgentFailed> = Effect.suspend(() =>
+        cached ?? Effect.flatMap(Effect.cached(make), (made) => (cached ??= made))
       )
 
       const command = (line: string) =>
@@ -213,7 +218,7 @@ export const make = (options: ToolsOptions): Effect.Effect<ToolsService, never, 
         call,
         command
       }
-    })
+    }
 
     return Tools.of({ open })
   })
