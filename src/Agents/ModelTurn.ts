@@ -75,7 +75,13 @@ const plainPart = (part: Response.StreamPartEncoded): Part | undefined => {
         : undefined
     case "text-delta":
       return part.metadata === undefined && typeof part.id === "string" && typeof part.delta === "string"
-        ? { [Response.PartTypeId]: Response.PartTypeId, type: "text-delta", id: part.id, delta: part.delta, metadata: {} }
+        ? {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: "text-delta",
+          id: part.id,
+          delta: part.delta,
+          metadata: {}
+        }
         : undefined
     case "finish":
       return part.metadata === undefined && isPlainFinish(part)
