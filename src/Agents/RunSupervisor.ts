@@ -115,31 +115,38 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       return { agent, model }
     })
 
-    /** The run's end in its span (outcome, queue wait, time to first token, tokens) and in the metrics. */
-    const observe = (run: ActiveRun, outcome: "completed" | "failed" | "cancelled" | "timeout") =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const firstTokenMs = run.firstTokenAt === undefined ? undefined : run.firstTokenAt - run.startedAt
-        GatewayMetrics.recordRunEnd({ outcome, durationMs: now - run.startedAt, firstTokenMs, tokens: run.usage })
-        return Effect.annotateCurrentSpan({
-          outcome,
-          mode: run.mode,
-          ...(run.runningAt === undefined ? {} : { queueWaitMs: run.runningAt - run.startedAt }),
-          ...(firstTokenMs === undefined ? {} : { timeToFirstTokenMs: firstTokenMs }),
-          ...(run.usage === undefined ? {} : { tokensIn: run.usage.inputTokens, tokensOut: run.usage.outputTokens })
-        })
-      })
+    /**
+     * The run's end in its span (outcome, queue wait, time to first token, tokens) and in the metrics; ends the span.
+     * The outcome is an attribute: the span itself ends well, as `withSpan` around the run's fiber ended it.
+     */
+    const observe = (run: ActiveRun, outcome: "completed" | "failed" | "cancelled" | "timeout", clock: Clock.Clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const firstTokenMs = run.firstTokenAt === undefined ? undefined : run.firstTokenAt - run.startedAt
+      GatewayMetrics.recordRunEnd({ outcome, durationMs: now - run.startedAt, firstTokenMs, tokens: run.usage })
+      const { span } = run
+      span.attribute("outcome", outcome)
+      span.attribute("mode", run.mode)
+      if (run.runningAt !== undefined) span.attribute("queueWaitMs", run.runningAt - run.startedAt)
+      if (firstTokenMs !== undefined) span.attribute("timeToFirstTokenMs", firstTokenMs)
+      if (run.usage !== undefined) {
+        span.attribute("tokensIn", run.usage.inputTokens)
+        span.attribute("tokensOut", run.usage.outputTokens)
+      }
+      span.end(clock.unsafeCurrentTimeNanos(), Exit.void)
+    }
 
     /**
      * Completes the run's events (its sink) and its bookkeeping (counters, log, span, metrics); runs exactly once, as
      * the run fiber's exit handler.
      */
-    const finish = (run: ActiveRun, events: RunEventSink, exit: Exit.Exit<void, RunError>) =>
+    const finish = (run: ActiveRun, events: RunEventSink, exit: Exit.Exit<void, RunError>, clock: Clock.Clock) =>
       Effect.suspend(() => {
         active.delete(run.runId)
         deadlines.remove(run)
         if (Exit.isSuccess(exit)) {
           completedCount++
-          return Effect.zipRight(observe(run, "completed"), Effect.zipRight(Effect.logDebug("run completed"), events.end))
+          observe(run, "completed", clock)
+          return Effect.zipRight(Effect.logDebug("run completed"), events.end)
         }
         failedCount++
         const interrupted = Cause.isInterruptedOnly(exit.cause)
@@ -147,26 +154,20 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
           ? Option.some(new RunTimedOut({ runId: run.runId, timeoutMs: run.timeoutMs }))
           : Cause.failureOption(exit.cause)
         if (Option.isSome(failure)) {
-          return Effect.zipRight(
-            observe(run, failure.value._tag === "RunTimedOut" ? "timeout" : "failed"),
-            Effect.zipRight(Effect.logWarning(`run failed: ${failure.value.message}`), events.fail(failure.value))
-          )
+          observe(run, failure.value._tag === "RunTimedOut" ? "timeout" : "failed", clock)
+          return Effect.zipRight(Effect.logWarning(`run failed: ${failure.value.message}`), events.fail(failure.value))
         }
         if (interrupted && run.stopReason !== "timeout") {
+          observe(run, "cancelled", clock)
           return Effect.zipRight(
-            observe(run, "cancelled"),
-            Effect.zipRight(
-              Effect.logInfo(`run cancelled (${run.stopReason})`),
-              events.fail(new RunCancelled({ runId: run.runId, reason: run.stopReason }))
-            )
+            Effect.logInfo(`run cancelled (${run.stopReason})`),
+            events.fail(new RunCancelled({ runId: run.runId, reason: run.stopReason }))
           )
         }
+        observe(run, "failed", clock)
         return Effect.zipRight(
-          observe(run, "failed"),
-          Effect.zipRight(
-            Effect.logError("run died", exit.cause),
-            events.fail(new AgentFailed({ runId: run.runId, reason: "internal error" }))
-          )
+          Effect.logError("run died", exit.cause),
+          events.fail(new AgentFailed({ runId: run.runId, reason: "internal error" }))
         )
       }).pipe(Effect.asVoid)
 
@@ -235,13 +236,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             ? Effect.void
             : Effect.fail(new AgentFailed({ runId: run.runId, reason: "the agent stopped without completing" }))
         )),
-        Effect.onExit((exit) =>
-          Effect.ensuring(
-            finish(run, events, exit),
-            // As `withSpan` ended it around this fiber: the outcome is an attribute, the span itself ends well.
-            Effect.sync(() => run.span.end(clock.unsafeCurrentTimeNanos(), Exit.void))
-          )
-        ),
+        Effect.onExit((exit) => finish(run, events, exit, clock)),
         // The sink carries the error to the client; the fiber itself ends quietly.
         Effect.ignore
       )
