@@ -53,10 +53,13 @@ class StepCounter extends Supervisor.AbstractSupervisor<void> {
 const kindOf = (effect: unknown): string => {
   if (typeof effect !== "object" || effect === null || !("_op" in effect)) return "?"
   const code = String(effect._op)
+  // A `Commit` is `Effect.suspend` (its thunk is `commit`) or an Effect-like class (a Deferred, a Mailbox, an error).
   const body = "effect_instruction_i1" in effect && typeof effect.effect_instruction_i1 === "function"
     ? effect.effect_instruction_i1
     : "effect_instruction_i0" in effect && typeof effect.effect_instruction_i0 === "function"
     ? effect.effect_instruction_i0
+    : code === "Commit" && "commit" in effect && typeof effect.commit === "function"
+    ? effect.commit
     : undefined
   return body === undefined ? code : `${code} ${String(body).replace(/\s+/g, " ").slice(0, 90)}`
 }
