@@ -10,6 +10,7 @@ import { TokenDelta } from "../src/Domain/AgentEvent.js"
 import { RunId } from "../src/Domain/Ids.js"
 import { RunCancelled } from "../src/Domain/RunError.js"
 import { weightOf } from "../src/Agents/RunEventBuffer.js"
+import { offerAll } from "../src/Agents/RunEventSink.js"
 import * as SocketRunStream from "../src/Gateway/SocketRunStream.js"
 
 const runId = RunId.make("socket-stream-test")
@@ -46,22 +47,22 @@ describe("SocketRunStream", () => {
   it.effect("sends at once while the client has credit, and gathers what comes meanwhile into the next Chunk", () =>
     Effect.gen(function*() {
       const { ack, chunks, stream } = recording({})
-      yield* stream.offerAll([delta(0)])
-      yield* stream.offerAll([delta(1)])
-      yield* stream.offerAll([delta(2), delta(3)])
+      yield* offerAll(stream, [delta(0)])
+      yield* offerAll(stream, [delta(1)])
+      yield* offerAll(stream, [delta(2), delta(3)])
       expect(chunks).toEqual([[0]])
       ack()
       expect(chunks).toEqual([[0], [1, 2, 3]])
       // Nothing pending: the Ack only restores the credit.
       ack()
-      yield* stream.offerAll([delta(4)])
+      yield* offerAll(stream, [delta(4)])
       expect(chunks).toEqual([[0], [1, 2, 3], [4]])
     }))
 
   it.effect("with the socket acknowledging at once, every offer is its own Chunk", () =>
     Effect.gen(function*() {
       const { chunks, stream } = recording({ autoAck: true })
-      for (let seq = 0; seq < 5; seq++) yield* stream.offerAll([delta(seq)])
+      for (let seq = 0; seq < 5; seq++) yield* offerAll(stream, [delta(seq)])
       expect(chunks).toEqual([[0], [1], [2], [3], [4]])
     }))
 
@@ -73,9 +74,9 @@ describe("SocketRunStream", () => {
     it.effect(`holds the run back while the waiting events are over ${bound}, and lets it go on the Ack`, () =>
       Effect.gen(function*() {
         const { ack, chunks, stream } = recording(options)
-        yield* stream.offerAll([delta(0)])
-        yield* stream.offerAll([delta(1), delta(2)])
-        const waiting = yield* Effect.fork(stream.offerAll([delta(3)]))
+        yield* offerAll(stream, [delta(0)])
+        yield* offerAll(stream, [delta(1), delta(2)])
+        const waiting = yield* Effect.fork(offerAll(stream, [delta(3)]))
         yield* Effect.yieldNow()
         expect(yield* isDone(waiting)).toBe(false)
         ack()
@@ -87,8 +88,8 @@ describe("SocketRunStream", () => {
   it.effect("the outcome comes only once every event before it is sent: success, or the run's error", () =>
     Effect.gen(function*() {
       const completed = recording({})
-      yield* completed.stream.offerAll([delta(0)])
-      yield* completed.stream.offerAll([delta(1)])
+      yield* offerAll(completed.stream, [delta(0)])
+      yield* offerAll(completed.stream, [delta(1)])
       yield* completed.stream.end
       const success = yield* Effect.fork(completed.stream.outcome)
       yield* Effect.yieldNow()
@@ -99,10 +100,10 @@ describe("SocketRunStream", () => {
 
       const cancelled = recording({})
       const error = new RunCancelled({ runId, reason: "client" })
-      yield* cancelled.stream.offerAll([delta(0)])
+      yield* offerAll(cancelled.stream, [delta(0)])
       yield* cancelled.stream.fail(error)
       // Nothing is taken after the end, and a second end changes nothing.
-      yield* cancelled.stream.offerAll([delta(1)])
+      yield* offerAll(cancelled.stream, [delta(1)])
       yield* cancelled.stream.end
       expect(yield* Effect.exit(cancelled.stream.outcome)).toEqual(Exit.fail(error))
       cancelled.ack()
@@ -120,8 +121,8 @@ describe("SocketRunStream", () => {
           throw new Error("cannot encode")
         }
       })
-      yield* stream.offerAll([delta(0)])
-      yield* stream.offerAll([delta(1)])
+      yield* offerAll(stream, [delta(0)])
+      yield* offerAll(stream, [delta(1)])
       const outcome = yield* Effect.exit(stream.outcome)
       expect(Exit.isFailure(outcome) && Cause.isDie(outcome.cause)).toBe(true)
       expect(Exit.isFailure(outcome) ? Cause.pretty(outcome.cause) : "").toContain("cannot encode")

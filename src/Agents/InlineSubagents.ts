@@ -52,7 +52,8 @@ export const make = (options: InlineSubagentsOptions): Effect.Effect<SubagentsSe
           let seq = 0
           // The child's own subagents are started the same way.
           const services = Context.make(Tools, tools).pipe(Context.add(Subagents, service))
-          return Stream.concat(Stream.make(started), outputStream((emit) => SubAgent.run(context, emit, services))).pipe(
+          const outputs = outputStream((emit) => SubAgent.run(context, emit, services))
+          return Stream.concat(Stream.make(started), outputs).pipe(
             Stream.takeUntil((output) => output._tag === "RunCompleted"),
             Stream.mapEffect((output) =>
               Effect.map(Clock.currentTimeMillis, (at) =>

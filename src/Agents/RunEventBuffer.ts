@@ -9,6 +9,7 @@ import { type Chunk, Effect, Effectable, Inspectable, Mailbox, Option, Stream } 
 import type { NoSuchElementException } from "effect/Cause"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import type { RunError } from "../Domain/RunError.js"
+import type { RunEventSink } from "./RunEventSink.js"
 
 /** What an event's envelope (tag, run id, seq, time) counts for, beyond its text. */
 const EnvelopeBytes = 96
@@ -39,11 +40,14 @@ export const weightOf = (event: AgentEvent): number => {
   }
 }
 
-export interface RunEventBuffer {
+export interface RunEventBuffer extends RunEventSink {
   /** The client's side: every read lets the run go on. */
   readonly events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>
-  /** Buffers the events (waiting while the mailbox is full), then waits while the unread ones weigh over the budget. */
-  readonly offerAll: (events: ReadonlyArray<AgentEvent>) => Effect.Effect<void>
+  /**
+   * Buffers what the mailbox has room for at once; the wait, if any, offers the rest as room comes, then waits while
+   * the unread events weigh over the budget.
+   */
+  readonly offer: (events: ReadonlyArray<AgentEvent>) => Effect.Effect<void> | undefined
   readonly end: Effect.Effect<boolean>
   readonly fail: (error: RunError) => Effect.Effect<boolean>
 }
@@ -118,25 +122,25 @@ export const make = (options: { readonly capacity: number; readonly budgetBytes:
       }
       if (unread <= options.budgetBytes) room.unsafeOpen()
     }
-    const offerAll = (events: ReadonlyArray<AgentEvent>) =>
-      Effect.suspend(() => {
-        for (const event of events) {
-          const weight = weightOf(event)
-          weights.push(weight)
-          unread += weight
-        }
-        return Effect.zipRight(
-          mailbox.offerAll(events),
-          Effect.suspend(() => {
-            if (unread <= options.budgetBytes) return Effect.void
-            room.unsafeClose()
-            return room.await
-          })
-        )
-      })
+    /** Waits while the unread events weigh over the budget (undefined: no need). */
+    const overBudget = (): Effect.Effect<void> | undefined => {
+      if (unread <= options.budgetBytes) return undefined
+      room.unsafeClose()
+      return room.await
+    }
+    const offer = (events: ReadonlyArray<AgentEvent>): Effect.Effect<void> | undefined => {
+      for (const event of events) {
+        const weight = weightOf(event)
+        weights.push(weight)
+        unread += weight
+      }
+      const rest = mailbox.unsafeOfferAll(events)
+      if (rest.length === 0) return overBudget()
+      return Effect.zipRight(mailbox.offerAll(rest), Effect.suspend(() => overBudget() ?? Effect.void))
+    }
     return {
       events: new ReadEvents(mailbox, read),
-      offerAll,
+      offer,
       end: mailbox.end,
       fail: (error: RunError) => mailbox.fail(error)
     } satisfies RunEventBuffer

@@ -88,6 +88,10 @@ interface ActiveRun {
   readonly span: Tracer.Span
 }
 
+/** What a run's batch answers its runner when its sink took it at once. */
+const moreWanted = Effect.succeed(true)
+const noMoreWanted = Effect.succeed(false)
+
 export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/RunSupervisor", {
   scoped: Effect.gen(function*() {
     const { config } = yield* GatewayConfig
@@ -219,11 +223,13 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             numbered.push(stamp(output, run.runId, seq + numbered.length, at))
           }
           flushText()
-          // `seq` advances only once the events are buffered; after an interruption nothing else is numbered.
-          const offered = Effect.map(events.offerAll(numbered), () => {
-            seq += numbered.length
-            return !sawCompleted
-          })
+          // The sink takes the events now, so `seq` advances with them (after an interruption in a wait for room,
+          // nothing else is numbered). Most batches need no wait, and then cost the run no step beyond this one.
+          const wait = events.offer(numbered)
+          seq += numbered.length
+          const offered = wait === undefined
+            ? (sawCompleted ? noMoreWanted : moreWanted)
+            : Effect.as(wait, !sawCompleted)
           return flushWindow === undefined || !sentText || sawCompleted
             ? offered
             : Effect.zipLeft(offered, Effect.sleep(flushWindow))

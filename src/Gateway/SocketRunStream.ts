@@ -1,5 +1,5 @@
 /**
- * A run's events on their way to a WebSocket client, written by the run itself: the supervisor's `offerAll` hands
+ * A run's events on their way to a WebSocket client, written by the run itself: the supervisor's `offer` hands
  * them to the socket at once while the client has credit, with no mailbox, no reader fiber and no RPC server stream
  * loop in between (each was a fiber wake-up per token). The client's credit is one Chunk, as with @effect/rpc's own
  * server: a Chunk is sent, and the next one waits until the client has acknowledged it (or, with `?ack=auto`, until
@@ -65,18 +65,17 @@ export const make = (options: {
 
   return {
     outcome: Deferred.await(outcome),
-    offerAll: (events) =>
-      Effect.suspend(() => {
-        if (ending !== undefined || events.length === 0) return Effect.void
-        for (const event of events) {
-          pending.push(event)
-          pendingBytes += weightOf(event)
-        }
-        flush()
-        if (pending.length <= options.capacity && pendingBytes <= options.budgetBytes) return Effect.void
-        room.unsafeClose()
-        return room.await
-      }),
+    offer: (events) => {
+      if (ending !== undefined || events.length === 0) return undefined
+      for (const event of events) {
+        pending.push(event)
+        pendingBytes += weightOf(event)
+      }
+      flush()
+      if (pending.length <= options.capacity && pendingBytes <= options.budgetBytes) return undefined
+      room.unsafeClose()
+      return room.await
+    },
     end: Effect.sync(() => {
       ending ??= Exit.void
       settle()
