@@ -7,7 +7,7 @@
  * not the WebSocket client, which is plain `ws`. Not part of `npm run bench`. Every loop is bounded in count.
  *
  *   npm run build && tsc -p bench/tsconfig.json && node node_modules/.cache/openclaw-bench/bench/effect-steps.js \
- *     [--tokens=5] [--runs=200] [--by-op]
+ *     [--tokens=5] [--runs=200] [--mode=inline|thread-bound] [--by-op]
  */
 import { Effect, Exit, Layer, Option, RuntimeFlags, RuntimeFlagsPatch, Supervisor } from "effect"
 import * as fs from "node:fs"
@@ -23,6 +23,8 @@ const option = (name: string, fallback: number) => {
 }
 const tokens = option("tokens", 5)
 const runs = option("runs", 200)
+/** `--mode=thread-bound`: the run on a pool thread; only the main thread's steps are counted (the pool's side). */
+const mode = process.argv.includes("--mode=thread-bound") ? "thread-bound" : "inline"
 /** `--by-op`: also the steps by kind (the op code, and the first characters of its continuation when it has one). */
 const byOp = process.argv.includes("--by-op")
 const warmRuns = 50
@@ -85,13 +87,12 @@ const main = Effect.gen(function*() {
       }
     })
   )
-  const context = yield* Layer.build(
-    GatewayLive.pipe(Layer.provide(configLayer({ config: Option.some(configFile), port: Option.none(), bind: Option.none() })))
-  ).pipe(withGatewayScheduler)
+  const config = configLayer({ config: Option.some(configFile), port: Option.none(), bind: Option.none() })
+  const context = yield* Layer.build(GatewayLive.pipe(Layer.provide(config))).pipe(withGatewayScheduler)
   const server = yield* Effect.provide(GatewayServer, context)
   const session = yield* Effect.promise(() =>
     webSocket(1).open(
-      { host: "127.0.0.1", port: server.address.port, token, spec: { prompt: "count me", mode: "inline" } },
+      { host: "127.0.0.1", port: server.address.port, token, spec: { prompt: "count me", mode } },
       1,
       10_000
     )
@@ -110,8 +111,9 @@ const main = Effect.gen(function*() {
   counter.counting = false
   yield* Effect.promise(() => session.close())
   console.log(
-    `${tokens}-token runs over the WebSocket, one at a time: ${(counter.steps / runs).toFixed(1)} Effect steps and ` +
-      `${(counter.fibers / runs).toFixed(2)} fibers per run (${runs} runs)`
+    `${tokens}-token ${mode} runs over the WebSocket, one at a time: ` +
+      `${(counter.steps / runs).toFixed(1)} Effect steps and ${(counter.fibers / runs).toFixed(2)} fibers per run ` +
+      `(${runs} runs)`
   )
   if (byOp) {
     for (const [kind, count] of [...counter.kinds].sort((a, b) => b[1] - a[1]).slice(0, 60)) {
