@@ -55,7 +55,7 @@ const harness = (options: Partial<Tools.ToolsOptions> = {}) =>
   Effect.gen(function*() {
     const root = yield* tempRoot
     const service = yield* Tools.make({ workspaceRoot: root, maxSubagentDepth: 2, secretEnvNames: [], ...options })
-    const run = yield* service.open(yield* context)
+    const run = service.open(yield* context, yield* Effect.scope)
     const workspace = yield* run.workspace
     let next = 0
     const callStream = (name: string, params: unknown) =>
@@ -301,7 +301,7 @@ describe("Tools", () => {
           maxSubagentDepth: 0,
           secretEnvNames: []
         })
-        const run = yield* service.open(yield* context)
+        const run = service.open(yield* context, yield* Effect.scope)
         expect(fs.existsSync(path.join(root, "nested"))).toBe(false)
         // Two first uses at once make one workspace.
         const [workspace, again] = yield* Effect.all([run.workspace, run.workspace], { concurrency: 2 })

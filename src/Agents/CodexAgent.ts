@@ -27,22 +27,24 @@ export const CodexAgent: Agent = {
   // No span of its own: the run's (`RunSupervisor.run`, a worker's `Worker.run`) covers exactly this, and each span costs
   // the run a fiber-ref update, a context copy and a stack capture.
   run: (context, emit, services) =>
-    Effect.scoped(Effect.gen(function*() {
-      // The workspace lives as long as the run: removed when it completes, fails or is interrupted.
-      const tools = yield* Context.get(services, Tools).open(context)
-      const prompt = context.spec.prompt ?? ""
-      const command = context.spec.command
-      if (command === undefined) return yield* AgentLoop.run(context, tools, prompt, emit, services)
-      let output = ""
-      let exitCode: number | undefined
-      yield* Stream.runForEachChunk(tools.command(command), (events) => {
-        for (const event of events) {
-          if (event._tag === "CommandOutput") output += event.text
-          else if (event._tag === "CommandExited") exitCode = event.exitCode
-        }
-        return emit(events)
+    Effect.scopedWith((scope) =>
+      Effect.gen(function*() {
+        // The workspace lives as long as the run: removed when it completes, fails or is interrupted.
+        const tools = Context.get(services, Tools).open(context, scope)
+        const prompt = context.spec.prompt ?? ""
+        const command = context.spec.command
+        if (command === undefined) return yield* AgentLoop.run(context, tools, prompt, emit, services)
+        let output = ""
+        let exitCode: number | undefined
+        yield* Stream.runForEachChunk(tools.command(command), (events) => {
+          for (const event of events) {
+            if (event._tag === "CommandOutput") output += event.text
+            else if (event._tag === "CommandExited") exitCode = event.exitCode
+          }
+          return emit(events)
+        })
+        if (prompt.trim() === "") return yield* emit(Chunk.of(AgentLoop.completed("", AgentLoop.noUsage)))
+        return yield* AgentLoop.run(context, tools, promptWithOutput(prompt, command, output, exitCode), emit, services)
       })
-      if (prompt.trim() === "") return yield* emit(Chunk.of(AgentLoop.completed("", AgentLoop.noUsage)))
-      return yield* AgentLoop.run(context, tools, promptWithOutput(prompt, command, output, exitCode), emit, services)
-    })).pipe(Effect.asVoid)
+    ).pipe(Effect.asVoid)
 }

@@ -17,10 +17,8 @@ export const SubAgent: Agent = {
     return Option.none()
   },
   run: (context, emit, services) =>
-    Effect.scoped(
-      Effect.flatMap(
-        Context.get(services, Tools).open(context),
-        (tools) => AgentLoop.run(context, tools, context.spec.prompt ?? "", emit, services)
-      )
-    ).pipe(Effect.withSpan("SubAgent.run"))
+    Effect.scopedWith((scope) => {
+      const tools = Context.get(services, Tools).open(context, scope)
+      return AgentLoop.run(context, tools, context.spec.prompt ?? "", emit, services)
+    }).pipe(Effect.withSpan("SubAgent.run"))
 }

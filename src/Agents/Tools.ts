@@ -60,9 +60,10 @@ export interface RunTools {
 export interface ToolsService {
   /**
    * The tools of a run. Its workspace is created when first needed (a prompt-only run touches no disk) and removed
-   * with everything in it when the scope closes.
+   * with everything in it when `scope` closes. The scope is handed in, not taken from the context: an agent's
+   * `Effect.scopedWith` costs the run a fiber-ref update and restore less than `Effect.scoped`.
    */
-  readonly open: (context: AgentContext) => Effect.Effect<RunTools, AgentFailed, Scope.Scope>
+  readonly open: (context: AgentContext, scope: Scope.Scope) => RunTools
 }
 
 export class Tools extends Context.Tag("openclaw/Tools")<Tools, ToolsService>() {}
@@ -82,9 +83,7 @@ export const make = (options: ToolsOptions): Effect.Effect<ToolsService, never, 
     const executor = yield* CommandExecutor
 
     // No span of its own: opening is bookkeeping (the workspace is made on first use), inside the agent's span.
-    const open = (context: AgentContext) => Effect.map(Effect.scope, (scope) => runTools(context, scope))
-
-    const runTools = (context: AgentContext, scope: Scope.Scope): RunTools => {
+    const open = (context: AgentContext, scope: Scope.Scope): RunTools => {
       const make = Workspace.make(options.workspaceRoot).pipe(
         Effect.provideService(FileSystem, fs),
         Scope.extend(scope),
