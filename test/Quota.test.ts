@@ -61,6 +61,26 @@ describe("Quota", () => {
         expect(yield* active(quota, "alice")).toBe(2)
       }))
 
+    it.effect("admitIn holds the slot in the scope handed in, releases it once, and at once into a closed scope", () =>
+      Effect.gen(function*() {
+        const quota = yield* quotaWith({ maxConcurrentRuns: 1 })
+        const scope = yield* Scope.make()
+        yield* quota.admitIn(scope, "alice")
+        expect(yield* active(quota, "alice")).toBe(1)
+        // Refused: nothing is added to the scope, so closing it releases the one slot only.
+        const other = yield* Scope.make()
+        const refused = yield* Effect.flip(quota.admitIn(other, "alice"))
+        expect(refused.limit).toBe("concurrentRuns")
+        yield* Scope.close(other, Exit.void)
+        expect(yield* active(quota, "alice")).toBe(1)
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* active(quota, "alice")).toBe(0)
+        const closed = yield* Scope.make()
+        yield* Scope.close(closed, Exit.void)
+        yield* quota.admitIn(closed, "alice")
+        expect(yield* active(quota, "alice")).toBe(0)
+      }))
+
     it.effect("releases the slot of a holder that is interrupted, exactly once", () =>
       Effect.gen(function*() {
         const quota = yield* quotaWith({ maxConcurrentRuns: 2 })

@@ -53,6 +53,13 @@ export interface StartedRun {
   readonly events: Mailbox.ReadonlyMailbox<AgentEvent, RunError>
 }
 
+export interface StartOptions {
+  /** Whose run it is (the quota key; only they may cancel it by name). */
+  readonly principal?: string
+  /** The span of the request, when the caller did not make it its fiber's current span. */
+  readonly parentSpan?: Tracer.AnySpan
+}
+
 export interface RunsSnapshot {
   readonly runs: ReadonlyArray<RunSummary>
   /** Runs that ended with `RunCompleted` since the gateway started. */
@@ -249,20 +256,17 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     }
 
     /**
-     * Starts a run whose events go to `events`; its fiber lives in the caller's scope (the request's, for a client),
-     * so closing that scope interrupts it. The fiber starts with its span as the parent of everything in it and its
+     * Starts a run whose events go to `events`; its fiber lives in `scope` (the request's, for a client), so closing
+     * that scope interrupts it. The fiber starts with its span as the parent of everything in it and its
      * log annotations (run, agent, principal) already in place: set up around the run instead, each cost a fiber-ref
      * update and restore, and the spans an `onExit`, per run. No stack captures (`Effect.fn` takes two per call).
      */
-    const startInto = (
+    const startIn = (
+      scope: Scope.Scope,
       spec: StartRun,
       events: RunEventSink,
-      options?: {
-        readonly principal?: string
-        /** The span of the request, when the caller did not make it its fiber's current span. */
-        readonly parentSpan?: Tracer.AnySpan
-      }
-    ): Effect.Effect<RunId, RunError, Scope.Scope> =>
+      options?: StartOptions
+    ): Effect.Effect<RunId, RunError> =>
       Effect.useSpan(
         "RunSupervisor.start",
         { captureStackTrace: false, ...(options?.parentSpan === undefined ? {} : { parent: options.parentSpan }) },
@@ -280,7 +284,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
               attributes: { runId, agent }
             })
             return Effect.flatMap(
-              Effect.zip(runSpan, Effect.runtime<Scope.Scope>()),
+              Effect.zip(runSpan, Effect.runtime<never>()),
               ([span, runtime]) =>
                 Effect.clockWith((clock) =>
                   Effect.sync(() => {
@@ -329,7 +333,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
                     // scope closes.
                     active.set(runId, run)
                     const fiber = Runtime.runFork(runRuntime, supervise(run, job, events, clock), {
-                      scope: Context.get(runtime.context, Scope.Scope),
+                      scope,
                       updateRefs: annotations
                     })
                     run.fiber = fiber
@@ -349,6 +353,14 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             )
           })
       )
+
+    /** `startIn` the caller's scope (from its context). */
+    const startInto = (
+      spec: StartRun,
+      events: RunEventSink,
+      options?: StartOptions
+    ): Effect.Effect<RunId, RunError, Scope.Scope> =>
+      Effect.flatMap(Effect.scope, (scope) => startIn(scope, spec, events, options))
 
     /** Starts a run whose events its caller reads from a bounded buffer (`runs.eventBuffer`, `eventBufferBytes`). */
     const start = (
@@ -417,7 +429,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       })
     )
 
-    return { start, startInto, cancel, snapshot, shutdown } as const
+    return { start, startIn, startInto, cancel, snapshot, shutdown } as const
   }),
   dependencies: [ProviderRegistry.layer, InlineRunner.layer]
 }) {}

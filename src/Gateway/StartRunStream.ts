@@ -58,16 +58,20 @@ export const make = Effect.gen(function*() {
     // The request's span is made here and ended with its Exit frame: `withSpan` around the request would also have
     // made it the fiber's current span, a fiber-ref update and restore per run for the one child span
     // (`RunSupervisor.start`), which is handed its parent instead.
+    // The request's scope is handed to what it holds rather than put in its fiber's context (`Effect.scoped`'s
+    // fiber-ref update and restore).
     const serve = (span: Tracer.Span) =>
-      Effect.gen(function*() {
-        const decoded = decodeStartRun(request.payload)
-        if (decoded._tag === "Left") return yield* Effect.die(ParseResult.TreeFormatter.formatErrorSync(decoded.left))
-        const principal = yield* authorize(clientId, Headers.fromInput(request.headers), requiredScope)
-        yield* quota.admit(principal.name)
-        yield* supervisor.startInto(decoded.right, stream, { principal: principal.name, parentSpan: span })
-        // The quota slot and the run are held by this scope until the run's last event is on its way.
-        yield* stream.outcome
-      }).pipe(Effect.scoped)
+      Effect.scopedWith((scope) =>
+        Effect.gen(function*() {
+          const decoded = decodeStartRun(request.payload)
+          if (decoded._tag === "Left") return yield* Effect.die(ParseResult.TreeFormatter.formatErrorSync(decoded.left))
+          const principal = yield* authorize(clientId, Headers.fromInput(request.headers), requiredScope)
+          yield* quota.admitIn(scope, principal.name)
+          yield* supervisor.startIn(scope, decoded.right, stream, { principal: principal.name, parentSpan: span })
+          // The quota slot and the run are held by this scope until the run's last event is on its way.
+          yield* stream.outcome
+        })
+      )
     const requestSpan = Effect.makeSpan("RpcServer.StartRun", {
       captureStackTrace: false,
       attributes: { requestId: request.id },

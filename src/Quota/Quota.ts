@@ -10,7 +10,7 @@
  * windows. Likewise, per-principal `Semaphore`s (`withPermitsIfAvailable`) would refuse without a hint and still
  * need eviction. Plain counters and a log of start times, updated atomically, do all of it.
  */
-import { Clock, Context, Effect, Layer, type Scope } from "effect"
+import { Clock, Context, Effect, Layer, Scope } from "effect"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { QuotaExceeded } from "../Domain/RunError.js"
 
@@ -50,6 +50,11 @@ export interface QuotaService {
    * `gateway.auth.tokens`) is held to those, whoever admits its runs (its client's requests, its subagents).
    */
   readonly admit: (principal: string) => Effect.Effect<void, QuotaExceeded, Scope.Scope>
+  /**
+   * `admit`, its slot held until `scope` closes: the scope handed in, for a caller that made it with
+   * `Effect.scopedWith` rather than putting it in its fiber's context (a fiber-ref update and restore per request).
+   */
+  readonly admitIn: (scope: Scope.Scope, principal: string) => Effect.Effect<void, QuotaExceeded>
   /** One principal's usage (zeros if it has none), or every principal the store currently holds. */
   readonly snapshot: {
     (principal: string): Effect.Effect<QuotaUsage>
@@ -183,16 +188,16 @@ export const make = (
       return { principal, activeRuns: state.active, startsInWindow: state.starts.size }
     }
 
-    // No span of its own: it never waits, and the request and the run have theirs.
-    const admit = Effect.fnUntraced(function*(principal: string) {
-      yield* Effect.acquireRelease(
-        Effect.flatMap(nowMillis, (now) => {
-          const refusal = tryAdmit(principal, now)
-          return refusal === undefined ? Effect.void : Effect.fail(refusal)
-        }),
-        () => Effect.map(nowMillis, (now) => release(principal, now))
-      )
-    })
+    // No span of its own: it never waits, and the request and the run have theirs. Uninterruptible, as the acquire
+    // of an `acquireRelease`: a slot taken always has its release in the scope (run at once if the scope is closed).
+    const admitIn = (scope: Scope.Scope, principal: string): Effect.Effect<void, QuotaExceeded> =>
+      Effect.uninterruptible(Effect.flatMap(nowMillis, (now) => {
+        const refusal = tryAdmit(principal, now)
+        if (refusal !== undefined) return Effect.fail(refusal)
+        return Scope.addFinalizer(scope, Effect.map(nowMillis, (at) => release(principal, at)))
+      }))
+
+    const admit = (principal: string) => Effect.flatMap(Effect.scope, (scope) => admitIn(scope, principal))
 
     function snapshot(principal: string): Effect.Effect<QuotaUsage>
     function snapshot(): Effect.Effect<ReadonlyArray<QuotaUsage>>
@@ -202,7 +207,7 @@ export const make = (
         : Effect.map(nowMillis, (now) => usage(principal, now))
     }
 
-    return { admit, snapshot }
+    return { admit, admitIn, snapshot }
   })
 
 /** The in-memory store with the limits of `quotas` in the config, and each named token's own `quota`. */
@@ -215,6 +220,7 @@ export const layer: Layer.Layer<Quota, never, GatewayConfig> = Layer.effect(
 /** Admits everything and tracks nothing: for tests of other modules that are not about quotas. */
 export const unlimited: QuotaService = {
   admit: () => Effect.void,
+  admitIn: () => Effect.void,
   snapshot: snapshotNothing
 }
 
