@@ -66,6 +66,28 @@ const threadCpuUs = (): number => {
   }
 }
 
+/** When a throughput phase began: the clock, the process's CPU and the main thread's. */
+const startThroughput = () => ({ at: performance.now(), cpu: process.cpuUsage(), mainCpuUs: threadCpuUs() })
+
+/** A row from the sequential latencies and a throughput phase begun at `since` that completed `done` tasks. */
+const rowOf = (
+  name: string,
+  latencies: ReadonlyArray<number>,
+  since: ReturnType<typeof startThroughput>,
+  done: number
+): Row => {
+  const seconds = (performance.now() - since.at) / 1000
+  const cpu = process.cpuUsage(since.cpu)
+  return {
+    name,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    opsPerSecond: done / seconds,
+    cpuUsPerTask: (cpu.user + cpu.system) / done,
+    mainCpuUsPerTask: (threadCpuUs() - since.mainCpuUs) / done
+  }
+}
+
 const config = (maxThreads: number) =>
   GatewayConfig.layerTest({
     agents: { threadPool: { minThreads: maxThreads, maxThreads, queueSize: 1_000_000 } },
@@ -118,9 +140,7 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
       }
       if (i >= 50) latencies.push(first - start)
     }
-    const started = performance.now()
-    const cpuBefore = process.cpuUsage()
-    const mainBefore = threadCpuUs()
+    const throughput = startThroughput()
     let begun = 0
     let done = 0
     // `inFlight` lanes, each submitting its next task when its last one ends: the shape of piscina's side (a fiber per
@@ -137,17 +157,7 @@ const measurePool = (name: string, script: URL | undefined, sequential: number, 
       step: () => void done++
     })
     yield* Effect.all(Array.from({ length: inFlight }, () => lane), { concurrency: "unbounded", discard: true })
-    const seconds = (performance.now() - started) / 1000
-    const cpu = process.cpuUsage(cpuBefore)
-    const mainCpuUs = threadCpuUs() - mainBefore
-    return {
-      name,
-      p50Ms: percentile(latencies, 0.5),
-      p99Ms: percentile(latencies, 0.99),
-      opsPerSecond: done / seconds,
-      cpuUsPerTask: (cpu.user + cpu.system) / done,
-      mainCpuUsPerTask: mainCpuUs / done
-    } satisfies Row
+    return rowOf(name, latencies, throughput, done)
   }).pipe(Effect.provide(poolLayer(script)))
 
 /** A throughput phase: `inFlight` promise lanes over `runTask`, timed, with the process's and the main thread's CPU. */
@@ -160,9 +170,7 @@ const measureLanes = async (name: string, runTask: (i: number) => Promise<unknow
     await runTask(i)
     latencies.push(performance.now() - start)
   }
-  const started = performance.now()
-  const cpuBefore = process.cpuUsage()
-  const mainBefore = threadCpuUs()
+  const throughput = startThroughput()
   let next = 0
   let done = 0
   const lane = async () => {
@@ -173,17 +181,7 @@ const measureLanes = async (name: string, runTask: (i: number) => Promise<unknow
     }
   }
   await Promise.all(Array.from({ length: inFlight }, lane))
-  const seconds = (performance.now() - started) / 1000
-  const cpu = process.cpuUsage(cpuBefore)
-  const mainCpuUs = threadCpuUs() - mainBefore
-  return {
-    name,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    opsPerSecond: done / seconds,
-    cpuUsPerTask: (cpu.user + cpu.system) / done,
-    mainCpuUsPerTask: mainCpuUs / done
-  } satisfies Row
+  return rowOf(name, latencies, throughput, done)
 }
 
 const measurePiscina = async (sequential: number, total: number): Promise<Row> => {
