@@ -6,12 +6,11 @@
  */
 import type { LanguageModel } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, type Scope } from "effect"
+import { Effect, Either, Layer, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
-import type { AgentRequirements } from "../src/Agents/Agent.js"
 import { CodexAgent } from "../src/Agents/CodexAgent.js"
 import * as InlineSubagents from "../src/Agents/InlineSubagents.js"
 import * as Tools from "../src/Agents/Tools.js"
@@ -19,6 +18,7 @@ import { GatewayConfig } from "../src/Config/GatewayConfig.js"
 import { RunId } from "../src/Domain/Ids.js"
 import { StartRun } from "../src/Domain/RunSpec.js"
 import * as ProviderRegistry from "../src/Llm/ProviderRegistry.js"
+import { runAgent } from "./support/AgentRuns.js"
 import * as FakeAnthropic from "./support/FakeAnthropic.js"
 import * as FakeOpenAi from "./support/FakeOpenAi.js"
 import * as FakeOpenAiResponses from "./support/FakeOpenAiResponses.js"
@@ -153,22 +153,16 @@ const runCodex = (languageModel: LanguageModel.Service, prompt: string) =>
       (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
     )
     const tools = Tools.layer({ workspaceRoot: root, maxSubagentDepth: 0, secretEnvNames: [] })
-    const outputs: Array<AgentOutput> = []
-    yield* Effect.flatMap(Effect.context<AgentRequirements>(), (services) =>
-      CodexAgent.run({
-        runId: RunId.make(crypto.randomUUID()),
-        spec: new StartRun({ prompt, mode: "inline" }),
-        model: { id: "suite/model", provider: "suite", model: "model", languageModel },
-        depth: 0,
-        maxSteps: 4
-      }, (chunk) =>
-        Effect.sync(() => {
-          outputs.push(...chunk)
-          return true
-        }), services)).pipe(
-        Effect.provide(InlineSubagents.layer({ maxSteps: 4 }).pipe(Layer.provideMerge(tools)))
-      )
-    return { outputs, root }
+    const { seen, result } = yield* runAgent(CodexAgent, {
+      runId: RunId.make(crypto.randomUUID()),
+      spec: new StartRun({ prompt, mode: "inline" }),
+      model: { id: "suite/model", provider: "suite", model: "model", languageModel },
+      depth: 0,
+      maxSteps: 4
+    }, InlineSubagents.layer({ maxSteps: 4 }).pipe(Layer.provideMerge(tools)))
+    // A run that fails fails the test, with its error.
+    if (Either.isLeft(result)) return yield* Effect.fail(result.left)
+    return { outputs: seen, root }
   })
 
 const textOf = (outputs: ReadonlyArray<AgentOutput>) =>

@@ -9,8 +9,7 @@ import { Chunk, Effect, Either, Layer, Mailbox, Schema, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { AgentContext, AgentRequirements } from "../src/Agents/Agent.js"
-import type { AgentOutput } from "../src/Agents/AgentOutput.js"
+import type { AgentContext } from "../src/Agents/Agent.js"
 import { CodexAgent } from "../src/Agents/CodexAgent.js"
 import * as InlineRunner from "../src/Agents/InlineRunner.js"
 import * as InlineSubagents from "../src/Agents/InlineSubagents.js"
@@ -25,6 +24,7 @@ import { StartRun } from "../src/Domain/RunSpec.js"
 import * as MockLanguageModel from "../src/Llm/MockLanguageModel.js"
 import type { ResolvedModel } from "../src/Llm/ProviderRegistry.js"
 import * as ProviderRegistry from "../src/Llm/ProviderRegistry.js"
+import { runAgent } from "./support/AgentRuns.js"
 import { isAlive, waitUntil } from "./support/ProcessLiveness.js"
 
 type MockInput = NonNullable<NonNullable<NonNullable<OpenclawConfigInput["models"]>["providers"]>["mock"]>
@@ -61,19 +61,7 @@ const agentLayer = (root: string, options: { readonly maxSubagentDepth?: number;
 
 /** Runs the codex agent to its end: its outputs, and how it ended. */
 const runCodex = (context: AgentContext, root: string, options: Parameters<typeof agentLayer>[1] = {}) =>
-  Effect.gen(function*() {
-    const seen: Array<AgentOutput> = []
-    const result = yield* Effect.flatMap(Effect.context<AgentRequirements>(), (services) =>
-      CodexAgent.run(context, (outputs) =>
-        Effect.sync(() => {
-          seen.push(...outputs)
-          return true
-        }), services)).pipe(
-        Effect.either,
-        Effect.provide(agentLayer(root, options))
-      )
-    return { seen, result }
-  })
+  runAgent(CodexAgent, context, agentLayer(root, options))
 
 const tags = (outputs: ReadonlyArray<{ readonly _tag: string }>) => outputs.map((output) => output._tag)
 

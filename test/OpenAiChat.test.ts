@@ -12,8 +12,7 @@ import { Chunk, Deferred, Effect, Either, Fiber, Layer, Redacted, Stream } from 
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { AgentContext, AgentRequirements } from "../src/Agents/Agent.js"
-import type { AgentOutput } from "../src/Agents/AgentOutput.js"
+import type { AgentContext } from "../src/Agents/Agent.js"
 import * as AgentTools from "../src/Agents/AgentTools.js"
 import { CodexAgent } from "../src/Agents/CodexAgent.js"
 import * as InlineSubagents from "../src/Agents/InlineSubagents.js"
@@ -23,6 +22,7 @@ import { StartRun } from "../src/Domain/RunSpec.js"
 import * as OpenAiChat from "../src/Llm/OpenAiChat.js"
 import * as Wire from "../src/Llm/OpenAiChatWire.js"
 import { rawPartsOf, type ResolvedModel } from "../src/Llm/ProviderRegistry.js"
+import { runAgent } from "./support/AgentRuns.js"
 import * as Fake from "./support/FakeOpenAi.js"
 import { turnParts } from "./support/ProviderStreams.js"
 
@@ -420,16 +420,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiChat", (
       const agentLayer = InlineSubagents.layer({ maxSteps: 4 }).pipe(
         Layer.provideMerge(Tools.layer({ workspaceRoot: root, maxSubagentDepth: 1, secretEnvNames: [] }))
       )
-      const seen: Array<AgentOutput> = []
-      const result = yield* Effect.flatMap(Effect.context<AgentRequirements>(), (services) =>
-        CodexAgent.run(context, (outputs) =>
-          Effect.sync(() => {
-            seen.push(...outputs)
-            return true
-          }), services)).pipe(
-          Effect.either,
-          Effect.provide(agentLayer)
-        )
+      const { seen, result } = yield* runAgent(CodexAgent, context, agentLayer)
       expect(Either.isRight(result)).toBe(true)
       const tags = seen.map((output) => output._tag).filter((tag, index, all) => tag !== all[index - 1])
       expect(tags).toEqual(["ToolCalled", "ToolResult", "TokenDelta", "RunCompleted"])
