@@ -241,8 +241,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
             ? offered
             : Effect.zipLeft(offered, Effect.sleep(flushWindow))
         })
-      // The run's timeout is kept by `deadlines` (see `startInto`), which interrupts this fiber: no fiber of its own.
-      // Its span and log annotations come with the fiber (see `startInto`): no `withSpan` or `annotateLogs` around it.
+      // The run's timeout is kept by `deadlines` (see `startIn`), which interrupts this fiber: no fiber of its own.
+      // Its span and log annotations come with the fiber (see `startIn`): no `withSpan` or `annotateLogs` around it.
       return Effect.zipRight(Effect.logDebug("run started"), runner.execute(job, emit)).pipe(
         Effect.zipRight(Effect.suspend(() =>
           sawCompleted
@@ -354,23 +354,19 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
           })
       )
 
-    /** `startIn` the caller's scope (from its context). */
-    const startInto = (
-      spec: StartRun,
-      events: RunEventSink,
-      options?: StartOptions
-    ): Effect.Effect<RunId, RunError, Scope.Scope> =>
-      Effect.flatMap(Effect.scope, (scope) => startIn(scope, spec, events, options))
-
-    /** Starts a run whose events its caller reads from a bounded buffer (`runs.eventBuffer`, `eventBufferBytes`). */
+    /**
+     * Starts a run, in the caller's scope, whose events its caller reads from a bounded buffer (`runs.eventBuffer`,
+     * `eventBufferBytes`).
+     */
     const start = (
       spec: StartRun,
       options?: { readonly principal?: string }
     ): Effect.Effect<StartedRun, RunError, Scope.Scope> =>
-      Effect.flatMap(
-        RunEventBuffer.make({ capacity: config.runs.eventBuffer, budgetBytes: config.runs.eventBufferBytes }),
-        (buffer) => Effect.map(startInto(spec, buffer, options), (runId) => ({ runId, events: buffer.events }))
-      )
+      Effect.flatMap(Effect.scope, (scope) =>
+        Effect.flatMap(
+          RunEventBuffer.make({ capacity: config.runs.eventBuffer, budgetBytes: config.runs.eventBufferBytes }),
+          (buffer) => Effect.map(startIn(scope, spec, buffer, options), (runId) => ({ runId, events: buffer.events }))
+        ))
 
     const stop = (run: ActiveRun, reason: ActiveRun["stopReason"]) =>
       Effect.suspend(() => {
@@ -429,7 +425,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       })
     )
 
-    return { start, startIn, startInto, cancel, snapshot, shutdown } as const
+    return { start, startIn, cancel, snapshot, shutdown } as const
   }),
   dependencies: [ProviderRegistry.layer, InlineRunner.layer]
 }) {}
