@@ -256,10 +256,59 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     }
 
     /**
+     * Registers the run, forks its fiber and sets its timeout, in one synchronous step: an interrupted `start` leaves
+     * no run behind. The fiber starts with its span as the parent of everything in it and its log annotations (run,
+     * agent, principal) already in place: set up around the run instead, each cost a fiber-ref update and restore,
+     * and the span an `onExit`, per run. It runs at once, in this call, up to its first wait (RunStarted is on its way
+     * by then): forked the usual way, it would wait for its turn in the scheduler's queue, behind everything the
+     * gateway had to do meanwhile. Like `forkIn`, it is interrupted when `scope` closes.
+     */
+    const launch = (
+      run: ActiveRun,
+      job: AgentJob,
+      events: RunEventSink,
+      scope: Scope.Scope,
+      runtime: Runtime.Runtime<never>,
+      clock: Clock.Clock
+    ): void => {
+      const { runId, agent, principal } = run
+      // The run itself is interruptible, whatever its caller's interruptibility.
+      const runRuntime = Runtime.make({
+        context: Context.add(runtime.context, Tracer.ParentSpan, run.span),
+        runtimeFlags: RuntimeFlags.enable(runtime.runtimeFlags, RuntimeFlags.Interruption),
+        fiberRefs: runtime.fiberRefs
+      })
+      const annotations = (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) =>
+        FiberRefs.updateAs(refs, {
+          fiberId,
+          fiberRef: FiberRef.currentLogAnnotations,
+          value: HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (map) => {
+            HashMap.set(map, "runId", runId)
+            HashMap.set(map, "agent", agent)
+            HashMap.set(map, "principal", principal ?? "anonymous")
+          })
+        })
+      active.set(runId, run)
+      const fiber = Runtime.runFork(runRuntime, supervise(run, job, events, clock), {
+        scope,
+        updateRefs: annotations
+      })
+      run.fiber = fiber
+      // Unless it ended already, within the fork: its timeout interrupts it as itself, which `finish` tells from a
+      // client's or the shutdown's interruption by `stopReason`.
+      if (active.get(runId) === run) {
+        deadlines.add(run, run.startedAt + run.timeoutMs, () => {
+          if (active.get(runId) !== run) return
+          run.stopReason = "timeout"
+          fiber.unsafeInterruptAsFork(fiber.id())
+        })
+      }
+      GatewayMetrics.recordRunStart()
+    }
+
+    /**
      * Starts a run whose events go to `events`; its fiber lives in `scope` (the request's, for a client), so closing
-     * that scope interrupts it. The fiber starts with its span as the parent of everything in it and its
-     * log annotations (run, agent, principal) already in place: set up around the run instead, each cost a fiber-ref
-     * update and restore, and the spans an `onExit`, per run. No stack captures (`Effect.fn` takes two per call).
+     * that scope interrupts it (see `launch`). No stack captures in its spans (`Effect.fn` takes two per call).
      */
     const startIn = (
       scope: Scope.Scope,
@@ -283,74 +332,27 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
               captureStackTrace: false,
               attributes: { runId, agent }
             })
-            return Effect.flatMap(
-              Effect.zip(runSpan, Effect.runtime<never>()),
-              ([span, runtime]) =>
-                Effect.clockWith((clock) =>
-                  Effect.sync(() => {
-                    const run: ActiveRun = {
-                      runId,
-                      agent,
-                      mode: spec.mode,
-                      startedAt: clock.unsafeCurrentTimeMillis(),
-                      principal,
-                      state: "queued",
-                      stopReason: "client",
-                      timeoutMs: spec.timeoutMs ?? config.runs.defaultTimeoutMs,
-                      runningAt: undefined,
-                      firstTokenAt: undefined,
-                      usage: undefined,
-                      fiber: undefined,
-                      span
-                    }
-                    const job: AgentJob = {
-                      runId,
-                      agent,
-                      spec,
-                      model,
-                      ...(principal === undefined ? {} : { principal })
-                    }
-                    // The run itself is interruptible, whatever its caller's interruptibility.
-                    const runRuntime = Runtime.make({
-                      context: Context.add(runtime.context, Tracer.ParentSpan, span),
-                      runtimeFlags: RuntimeFlags.enable(runtime.runtimeFlags, RuntimeFlags.Interruption),
-                      fiberRefs: runtime.fiberRefs
-                    })
-                    const annotations = (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) =>
-                      FiberRefs.updateAs(refs, {
-                        fiberId,
-                        fiberRef: FiberRef.currentLogAnnotations,
-                        value: HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (map) => {
-                          HashMap.set(map, "runId", runId)
-                          HashMap.set(map, "agent", agent)
-                          HashMap.set(map, "principal", principal ?? "anonymous")
-                        })
-                      })
-                    // Registered and forked in one synchronous step: an interrupted `start` leaves no run behind. The
-                    // run's fiber starts at once, in this call, up to its first wait (RunStarted is on its way by
-                    // then): forked the usual way, it would wait for its turn in the scheduler's queue, behind
-                    // everything the gateway had to do meanwhile. Like `forkIn`, it is interrupted when the caller's
-                    // scope closes.
-                    active.set(runId, run)
-                    const fiber = Runtime.runFork(runRuntime, supervise(run, job, events, clock), {
-                      scope,
-                      updateRefs: annotations
-                    })
-                    run.fiber = fiber
-                    // Unless it ended already, within the fork: its timeout interrupts it as itself, which `finish`
-                    // tells from a client's or the shutdown's interruption by `stopReason`.
-                    if (active.get(runId) === run) {
-                      deadlines.add(run, run.startedAt + run.timeoutMs, () => {
-                        if (active.get(runId) !== run) return
-                        run.stopReason = "timeout"
-                        fiber.unsafeInterruptAsFork(fiber.id())
-                      })
-                    }
-                    GatewayMetrics.recordRunStart()
-                    return runId
-                  })
-                )
-            )
+            return Effect.flatMap(Effect.zip(runSpan, Effect.runtime<never>()), ([span, runtime]) =>
+              Effect.clockWith((clock) => Effect.sync(() => {
+                const run: ActiveRun = {
+                  runId,
+                  agent,
+                  mode: spec.mode,
+                  startedAt: clock.unsafeCurrentTimeMillis(),
+                  principal,
+                  state: "queued",
+                  stopReason: "client",
+                  timeoutMs: spec.timeoutMs ?? config.runs.defaultTimeoutMs,
+                  runningAt: undefined,
+                  firstTokenAt: undefined,
+                  usage: undefined,
+                  fiber: undefined,
+                  span
+                }
+                const job: AgentJob = { runId, agent, spec, model, ...(principal === undefined ? {} : { principal }) }
+                launch(run, job, events, scope, runtime, clock)
+                return runId
+              })))
           })
       )
 

@@ -55,11 +55,9 @@ export const make = Effect.gen(function*() {
       // had just built, ~2.5 µs per token on this machine.
       send: sendChunk
     })
-    // The request's span is made here and ended with its Exit frame: `withSpan` around the request would also have
-    // made it the fiber's current span, a fiber-ref update and restore per run for the one child span
-    // (`RunSupervisor.start`), which is handed its parent instead.
-    // The request's scope is handed to what it holds rather than put in its fiber's context (`Effect.scoped`'s
-    // fiber-ref update and restore).
+    // The request's span is made here and ended with its Exit frame, and its scope is handed to what it holds (the
+    // quota slot, the run): `withSpan` and `Effect.scoped` around the request would also have put them in the fiber's
+    // context, a fiber-ref update and restore each per run, for one child span and two holders.
     const serve = (span: Tracer.Span) =>
       Effect.scopedWith((scope) =>
         Effect.gen(function*() {
