@@ -2,7 +2,7 @@
 import { AiError, type LanguageModel, type Response, type Tool } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
 import * as Prompt from "@effect/ai/Prompt"
-import { Chunk, Effect, Fiber, Ref, Stream, TestClock, type Tracer } from "effect"
+import { Chunk, Clock, Duration, Effect, Fiber, Ref, Stream, TestClock, type Tracer } from "effect"
 import * as AgentTools from "../src/Agents/AgentTools.js"
 import type { OpenclawConfigInput } from "../src/Config/ConfigSchema.js"
 import { GatewayConfig } from "../src/Config/GatewayConfig.js"
@@ -295,6 +295,34 @@ describe("MockLanguageModel.pushParts (the raw parts the agents read)", () => {
       const { batches } = yield* Fiber.join(fiber)
       const tokenBatches = batches.map(encodedDeltas).filter((tokens) => tokens.length > 0)
       expect(tokenBatches).toEqual([["a "], ["b ", "c "], ["d ", "e"]])
+    }))
+
+  it.effect("takes a part when its sleep is over, even if the clock reads it a fraction of a millisecond short", () =>
+    Effect.gen(function*() {
+      // Node counts a timer's delay from the event loop's cached time, in whole milliseconds: a timer may fire while
+      // a fresh reading of the clock is still short of the part's due time. This clock's sleeps end half a
+      // millisecond short; reading the clock again would sleep again and again (or a whole millisecond, on Node).
+      let now = 0
+      let sleeps = 0
+      const shortSleeper: Clock.Clock = {
+        [Clock.ClockTypeId]: Clock.ClockTypeId,
+        unsafeCurrentTimeMillis: () => now,
+        currentTimeMillis: Effect.sync(() => now),
+        unsafeCurrentTimeNanos: () => BigInt(Math.round(now * 1e6)),
+        currentTimeNanos: Effect.sync(() => BigInt(Math.round(now * 1e6))),
+        sleep: (duration) =>
+          Effect.suspend(() => {
+            if (++sleeps > 10) return Effect.die("slept again for a part whose sleep was over")
+            now += Math.max(0, Duration.toMillis(duration) - 0.5)
+            return Effect.void
+          })
+      }
+      const { batches, outcome } = yield* pushedBatches({ reply: "a b c", firstTokenDelayMs: 100, tokenDelayMs: 20 })
+        .pipe(Effect.withClock(shortSleeper))
+      expect(outcome._tag).toBe("Right")
+      expect(batches.map(encodedDeltas).filter((tokens) => tokens.length > 0)).toEqual([["a "], ["b "], ["c"]])
+      // One sleep per due time (100, 120, 140), none more.
+      expect(sleeps).toBe(3)
     }))
 
   it.effect("fails after `afterTokens` tokens with the scripted error, once those tokens are handed over", () =>

@@ -127,16 +127,24 @@ const pacing = (
 ): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded> | undefined> => {
   let next = 0
   let startedAt: number | undefined
+  /** Takes the parts due by now, and at least the next one once its sleep is over (see `step`). */
+  const take = (sleptUntil: number) => {
+    const elapsed = Math.max(clock.unsafeCurrentTimeMillis() - (startedAt ?? 0), sleptUntil)
+    const from = next
+    while (next < parts.length && dueAt(next) <= elapsed) next++
+    return parts.slice(from, next)
+  }
   const step: Effect.Effect<ReadonlyArray<Response.StreamPartEncoded> | undefined> = Effect.suspend(() => {
     if (next === parts.length) return Effect.succeed(undefined)
     const now = clock.unsafeCurrentTimeMillis()
     startedAt ??= now
-    const elapsed = now - startedAt
-    const wait = dueAt(next) - elapsed
-    if (wait > 0) return Effect.zipRight(clock.sleep(Duration.millis(wait)), step)
-    const from = next
-    while (next < parts.length && dueAt(next) <= elapsed) next++
-    return Effect.succeed(parts.slice(from, next))
+    const due = dueAt(next)
+    const wait = due - (now - startedAt)
+    // A timer's delay is counted from the event loop's cached time, in whole milliseconds, and the clock is read
+    // afresh: the clock may say a part is still a fraction of a millisecond short when its timer fires. Its sleep is
+    // over, so it is due: reading the clock again would sleep a millisecond more, a delay no provider adds.
+    if (wait > 0) return Effect.map(clock.sleep(Duration.millis(wait)), () => take(due))
+    return Effect.succeed(take(0))
   })
   return step
 }
