@@ -110,6 +110,24 @@ describe("SocketRunStream", () => {
       expect(cancelled.chunks).toEqual([[0]])
     }))
 
+  it.effect("the outcome reaches every fiber waiting for it and any that asks later; an interrupted wait ends alone", () =>
+    Effect.gen(function*() {
+      const { ack, stream } = recording({})
+      yield* offerAll(stream, [delta(0)])
+      // Waits for the Ack of the first: the outcome waits for it.
+      yield* offerAll(stream, [delta(1)])
+      yield* stream.end
+      const first = yield* Effect.fork(stream.outcome)
+      const second = yield* Effect.fork(stream.outcome)
+      const gaveUp = yield* Effect.fork(stream.outcome)
+      yield* Effect.yieldNow()
+      expect(yield* Fiber.interrupt(gaveUp)).toSatisfy(Exit.isInterrupted)
+      ack()
+      expect(yield* Fiber.await(first)).toEqual(Exit.void)
+      expect(yield* Fiber.await(second)).toEqual(Exit.void)
+      expect(yield* Effect.exit(stream.outcome)).toEqual(Exit.void)
+    }))
+
   it.effect("an event that cannot be sent ends the stream with that defect, and nothing more is sent", () =>
     Effect.gen(function*() {
       let sends = 0

@@ -7,7 +7,7 @@
  * fewer, larger Chunks; they are bounded like a `RunEventBuffer` (`runs.eventBuffer` events, `runs.eventBufferBytes`
  * bytes), and the run waits while they are over either bound.
  */
-import { Deferred, Effect, Exit, FiberId } from "effect"
+import { Effect, Exit } from "effect"
 import { isNonEmptyArray, type NonEmptyReadonlyArray } from "effect/Array"
 import type { AgentEvent } from "../Domain/AgentEvent.js"
 import type { RunError } from "../Domain/RunError.js"
@@ -31,7 +31,17 @@ export const make = (options: {
    */
   readonly send: (events: NonEmptyReadonlyArray<AgentEvent>, delivered: () => void) => void
 }): SocketRunStream => {
-  const outcome = Deferred.unsafeMake<void, RunError>(FiberId.none)
+  /** The outcome, once decided, and the fibers waiting for it meanwhile. */
+  let outcome: Exit.Exit<void, RunError> | undefined
+  let waiting: Array<(outcome: Exit.Exit<void, RunError>) => void> = []
+  // Not a Deferred: making one costs ~3 µs here (it copies Effect's whole prototype), once per run.
+  const decide = (exit: Exit.Exit<void, RunError>) => {
+    if (outcome !== undefined) return
+    outcome = exit
+    const resumes = waiting
+    waiting = []
+    for (const resume of resumes) resume(exit)
+  }
   const room = Effect.unsafeMakeLatch(true)
   /** A Chunk is with the client and not yet acknowledged: the next one waits. */
   let awaitingAck = false
@@ -40,7 +50,7 @@ export const make = (options: {
   let ending: Exit.Exit<void, RunError> | undefined
 
   const settle = () => {
-    if (ending !== undefined && pending.length === 0) Deferred.unsafeDone(outcome, ending)
+    if (ending !== undefined && pending.length === 0) decide(ending)
   }
   const delivered = () => {
     awaitingAck = false
@@ -59,12 +69,16 @@ export const make = (options: {
       options.send(chunk, delivered)
     } catch (error) {
       ending = Exit.die(error)
-      Deferred.unsafeDone(outcome, ending)
+      decide(ending)
     }
   }
 
   return {
-    outcome: Deferred.await(outcome),
+    // No canceler: an interrupted wait's resume, called later, resumes nothing (Effect ignores it).
+    outcome: Effect.async<void, RunError>((resume) => {
+      if (outcome !== undefined) return resume(outcome)
+      waiting.push(resume)
+    }),
     offer: (events) => {
       if (ending !== undefined || events.length === 0) return undefined
       for (const event of events) {
