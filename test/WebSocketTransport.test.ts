@@ -399,6 +399,20 @@ describe("WebSocket transport", () => {
     client.close()
   })
 
+  it("answers a burst of frames that arrive together, each once and in the order sent", async () => {
+    const client = await RawClient.connect(gateway)
+    // Sent in one turn, they reach the gateway in one or a few reads: the connection's handler takes them as a batch.
+    const ids = Array.from({ length: 40 }, (_, i) => String(100 + i))
+    for (const id of ids) client.send({ _tag: "Request", id, tag: "NoSuchRpc", payload: {}, headers: [] })
+    const answered: Array<unknown> = []
+    for (const _ of ids) answered.push((await client.next((m) => m.requestId !== undefined)).requestId)
+    expect(answered).toEqual(ids)
+    // The connection goes on serving.
+    client.send({ _tag: "Ping" })
+    expect((await client.next((m) => m._tag === "Pong"))._tag).toBe("Pong")
+    client.close()
+  })
+
   it("refuses a second request with an id still in flight, and the first one is untouched", async () => {
     const slow = await startGateway("duplicate", {
       models: { providers: { mock: { tokenDelayMs: 5, reply: Array.from({ length: 40 }, (_, i) => `w${i}`).join(" ") } } }

@@ -16,7 +16,6 @@ import {
   FiberId,
   FiberSet,
   Mailbox,
-  Queue,
   Runtime,
   Schedule,
   type Tracer
@@ -74,7 +73,10 @@ interface Connection {
   corked: boolean
   /** `?ack=auto` deliveries waiting for the socket's buffer to drain (see `sendRaw`). */
   readonly awaitingDrain: Array<() => void>
-  readonly inbox: Queue.Queue<string>
+  /** Messages not yet handled, in order (see `nextMessages`). */
+  readonly inbox: Array<string>
+  /** Resumes the inbox fiber while it waits for a message. */
+  wakeInbox: (() => void) | undefined
   /** Request ids with a response still to come: a second request with the same id is refused. */
   readonly active: Set<string>
   /** The requests of `active` served directly rather than by the RPC server. */
@@ -239,6 +241,20 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
       fiber.addObserver(release)
     }
 
+    /**
+     * The messages that arrived since the inbox fiber last looked, in order; waits while there are none. Not a Queue:
+     * its `take` makes a Deferred per wait, ~3 µs here (Effect copies its whole prototype into each), per message.
+     * No canceler: an interrupted wait's wake-up, if one comes, resumes nothing (Effect ignores it).
+     */
+    const nextMessages = (connection: Connection) =>
+      Effect.async<Array<string>>((resume) => {
+        if (connection.inbox.length > 0) return resume(Effect.succeed(connection.inbox.splice(0)))
+        connection.wakeInbox = () => {
+          connection.wakeInbox = undefined
+          resume(Effect.succeed(connection.inbox.splice(0)))
+        }
+      })
+
     /** Handles one text message of a connection; runs in the connection's single inbox fiber. */
     const handleMessage = (connection: Connection, text: string): Effect.Effect<void> =>
       Effect.forEach(parseMessage(text, knownTags), (parsed) => {
@@ -304,7 +320,8 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           socket,
           corked: false,
           awaitingDrain: [],
-          inbox: yield* Queue.unbounded<string>(),
+          inbox: [],
+          wakeInbox: undefined,
           active: new Set(),
           direct: new Map(),
           missedPongs: 0,
@@ -322,10 +339,13 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           closeWith(connection, CloseCode.tryAgainLater, "too many connections for this token")
         }
         const inboxFiber = runFork(
-          Queue.take(connection.inbox).pipe(
-            Effect.flatMap((text) => handleMessage(connection, text)),
-            Effect.forever
-          )
+          Effect.flatMap(nextMessages(connection), (texts) => {
+            // Most often one message: handled without a loop around it.
+            const only = texts.length === 1 ? texts[0] : undefined
+            return only !== undefined
+              ? handleMessage(connection, only)
+              : Effect.forEach(texts, (text) => handleMessage(connection, text), { discard: true })
+          }).pipe(Effect.forever)
         )
         ws.on("message", (data, isBinary) => {
           if (connection.closing) return
@@ -343,7 +363,8 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
             sendRaw(connection, defectFrame("binary frames are not supported: send JSON text frames"))
             return
           }
-          Queue.unsafeOffer(connection.inbox, data.toString())
+          connection.inbox.push(data.toString())
+          connection.wakeInbox?.()
         })
         ws.on("pong", () => {
           connection.missedPongs = 0
@@ -360,7 +381,7 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
               yield* Effect.logDebug(`connection ${info.id} closed (${code})`)
               endSpan(connection, code, yield* Clock.currentTimeNanos)
               yield* inboxFiber.interruptAsFork(inboxFiber.id())
-              yield* Queue.shutdown(connection.inbox)
+              connection.inbox.length = 0
               // The connection's session tokens die with it.
               yield* sessions.revokeConnection(String(info.id))
               yield* disconnects.offer(info.id)
