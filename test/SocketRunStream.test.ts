@@ -110,7 +110,7 @@ describe("SocketRunStream", () => {
       expect(cancelled.chunks).toEqual([[0]])
     }))
 
-  it.effect("the outcome reaches every fiber waiting for it and any that asks later; an interrupted wait ends alone", () =>
+  it.effect("the outcome reaches every fiber waiting and any that asks later; an interrupted wait ends alone", () =>
     Effect.gen(function*() {
       const { ack, stream } = recording({})
       yield* offerAll(stream, [delta(0)])

@@ -399,7 +399,7 @@ describe("WebSocket transport", () => {
     client.close()
   })
 
-  it("answers a burst of frames that arrive together, each once and in the order sent", async () => {
+  it("answers a burst of frames that arrive together, or batched in one message, each once and in order", async () => {
     const client = await RawClient.connect(gateway)
     // Sent in one turn, they reach the gateway in one or a few reads: the connection's handler takes them as a batch.
     const ids = Array.from({ length: 40 }, (_, i) => String(100 + i))
@@ -407,6 +407,13 @@ describe("WebSocket transport", () => {
     const answered: Array<unknown> = []
     for (const _ of ids) answered.push((await client.next((m) => m.requestId !== undefined)).requestId)
     expect(answered).toEqual(ids)
+    // And frames batched in one message, as a JSON array: each answered, in order.
+    const batched = ["200", "201", "202"]
+    const frames = batched.map((id) => ({ _tag: "Request", id, tag: "NoSuchRpc", payload: {}, headers: [] }))
+    client.send(JSON.stringify(frames))
+    const batchAnswers: Array<unknown> = []
+    for (const _ of batched) batchAnswers.push((await client.next((m) => m.requestId !== undefined)).requestId)
+    expect(batchAnswers).toEqual(batched)
     // The connection goes on serving.
     client.send({ _tag: "Ping" })
     expect((await client.next((m) => m._tag === "Pong"))._tag).toBe("Pong")

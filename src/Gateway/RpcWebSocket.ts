@@ -27,7 +27,7 @@ import type { Principal } from "../Auth/GatewayAuth.js"
 import { SessionTokens } from "../Auth/SessionTokens.js"
 import { GatewayConfig } from "../Config/GatewayConfig.js"
 import { GatewayRpcs } from "../Rpc/GatewayRpcs.js"
-import { parseMessage } from "./ClientFrame.js"
+import { type ParsedFrame, parseMessage } from "./ClientFrame.js"
 
 export interface ConnectionInfo {
   readonly id: number
@@ -255,52 +255,59 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
         }
       })
 
-    /** Handles one text message of a connection; runs in the connection's single inbox fiber. */
-    const handleMessage = (connection: Connection, text: string): Effect.Effect<void> =>
-      Effect.forEach(parseMessage(text, knownTags), (parsed) => {
-        if (parsed._tag === "Invalid") {
+    /** Handles one text message of a connection (a frame, or a batch of them); runs in its inbox fiber. */
+    const handleMessage = (connection: Connection, text: string): Effect.Effect<void> => {
+      const frames = parseMessage(text, knownTags)
+      const only = frames.length === 1 ? frames[0] : undefined
+      return only !== undefined
+        ? handleFrame(connection, only)
+        : Effect.forEach(frames, (parsed) => handleFrame(connection, parsed), { discard: true })
+    }
+
+    const handleFrame = (connection: Connection, parsed: ParsedFrame): Effect.Effect<void> => {
+      if (parsed._tag === "Invalid") {
+        return Effect.sync(() =>
+          parsed.requestId !== undefined && !connection.active.has(parsed.requestId)
+            ? sendRaw(connection, requestFailure(parsed.requestId, parsed.message))
+            : sendRaw(connection, defectFrame(parsed.message))
+        )
+      }
+      const frame = parsed.frame
+      if (frame._tag === "Ping") {
+        return Effect.sync(() => sendRaw(connection, { _tag: "Pong" }))
+      }
+      if (frame._tag === "Request") {
+        if (connection.active.has(frame.id)) {
+          return Effect.sync(() => sendRaw(connection, defectFrame(`request id ${frame.id} is already in use`)))
+        }
+        if (connection.active.size >= limits.maxStreamsPerConnection) {
           return Effect.sync(() =>
-            parsed.requestId !== undefined && !connection.active.has(parsed.requestId)
-              ? sendRaw(connection, requestFailure(parsed.requestId, parsed.message))
-              : sendRaw(connection, defectFrame(parsed.message))
-          )
-        }
-        const frame = parsed.frame
-        if (frame._tag === "Ping") {
-          return Effect.sync(() => sendRaw(connection, { _tag: "Pong" }))
-        }
-        if (frame._tag === "Request") {
-          if (connection.active.has(frame.id)) {
-            return Effect.sync(() => sendRaw(connection, defectFrame(`request id ${frame.id} is already in use`)))
-          }
-          if (connection.active.size >= limits.maxStreamsPerConnection) {
-            return Effect.sync(() =>
-              sendRaw(
-                connection,
-                requestFailure(
-                  frame.id,
-                  "too many requests in flight on this connection " +
-                    `(security.websocket.maxStreamsPerConnection: ${limits.maxStreamsPerConnection})`
-                )
+            sendRaw(
+              connection,
+              requestFailure(
+                frame.id,
+                "too many requests in flight on this connection " +
+                  `(security.websocket.maxStreamsPerConnection: ${limits.maxStreamsPerConnection})`
               )
             )
-          }
-          connection.active.add(frame.id)
-          const direct = directHandlers.get(frame.tag)
-          if (direct !== undefined) return Effect.sync(() => serveDirect(connection, frame, direct))
-        } else if (frame._tag === "Ack" || frame._tag === "Interrupt") {
-          const entry = connection.direct.get(frame.requestId)
-          if (entry !== undefined) {
-            return Effect.sync(() => {
-              if (frame._tag === "Interrupt") return entry.fiber?.unsafeInterruptAsFork(FiberId.none)
-              const delivered = entry.awaitingAck
-              entry.awaitingAck = undefined
-              delivered?.()
-            })
-          }
+          )
         }
-        return writeRequest(connection.info.id, frame)
-      }, { discard: true })
+        connection.active.add(frame.id)
+        const direct = directHandlers.get(frame.tag)
+        if (direct !== undefined) return Effect.sync(() => serveDirect(connection, frame, direct))
+      } else if (frame._tag === "Ack" || frame._tag === "Interrupt") {
+        const entry = connection.direct.get(frame.requestId)
+        if (entry !== undefined) {
+          return Effect.sync(() => {
+            if (frame._tag === "Interrupt") return entry.fiber?.unsafeInterruptAsFork(FiberId.none)
+            const delivered = entry.awaitingAck
+            entry.awaitingAck = undefined
+            delivered?.()
+          })
+        }
+      }
+      return writeRequest(connection.info.id, frame)
+    }
 
     /** Takes over an upgraded socket until it closes. */
     const accept = (
