@@ -284,6 +284,18 @@ describe("RunSupervisor", () => {
         }))
     )
 
+    it.scoped("a run started into a scope already closed does not start: the start is interrupted, nothing runs", () =>
+      withHangingModel((supervisor, interrupted) =>
+        Effect.gen(function*() {
+          const connection = yield* Scope.make()
+          yield* Scope.close(connection, Exit.void)
+          const started = yield* Effect.exit(supervisor.start(spec({ prompt: "hang" })).pipe(Scope.extend(connection)))
+          expect(Exit.isInterrupted(started)).toBe(true)
+          expect(yield* Deferred.isDone(interrupted)).toBe(false)
+          expect((yield* supervisor.snapshot).runs).toEqual([])
+        }))
+    )
+
     it.scoped("closing the supervisor's own scope stops every run with RunCancelled(shutdown)", () =>
       Effect.gen(function*() {
         const interrupted = yield* Deferred.make<void>()

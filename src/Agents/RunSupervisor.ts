@@ -261,13 +261,12 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
      * agent, principal) already in place: set up around the run instead, each cost a fiber-ref update and restore,
      * and the span an `onExit`, per run. It runs at once, in this call, up to its first wait (RunStarted is on its way
      * by then): forked the usual way, it would wait for its turn in the scheduler's queue, behind everything the
-     * gateway had to do meanwhile. Like `forkIn`, it is interrupted when `scope` closes.
+     * gateway had to do meanwhile. Its caller has made the scope it lives in interrupt it (see `startIn`).
      */
     const launch = (
       run: ActiveRun,
       job: AgentJob,
       events: RunEventSink,
-      scope: Scope.Scope,
       runtime: Runtime.Runtime<never>,
       clock: Clock.Clock
     ): void => {
@@ -289,10 +288,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
           })
         })
       active.set(runId, run)
-      const fiber = Runtime.runFork(runRuntime, supervise(run, job, events, clock), {
-        scope,
-        updateRefs: annotations
-      })
+      const fiber = Runtime.runFork(runRuntime, supervise(run, job, events, clock), { updateRefs: annotations })
       run.fiber = fiber
       // Unless it ended already, within the fork: its timeout interrupts it as itself, which `finish` tells from a
       // client's or the shutdown's interruption by `stopReason`.
@@ -333,7 +329,7 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
               attributes: { runId, agent }
             })
             return Effect.flatMap(Effect.zip(runSpan, Effect.runtime<never>()), ([span, runtime]) =>
-              Effect.clockWith((clock) => Effect.sync(() => {
+              Effect.clockWith((clock) => {
                 const run: ActiveRun = {
                   runId,
                   agent,
@@ -350,9 +346,27 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
                   span
                 }
                 const job: AgentJob = { runId, agent, spec, model, ...(principal === undefined ? {} : { principal }) }
-                launch(run, job, events, scope, runtime, clock)
-                return runId
-              })))
+                let scopeClosed = false
+                // The run is interrupted when `scope` closes, by a finalizer of `scope` itself, added before the run
+                // exists (an interruption in between leaves nothing to stop): `runFork`'s `scope` option forked a
+                // child scope per run instead, ~18 Effect steps with its close. A finalizer stays until `scope` closes:
+                // the scope is the request's, which ends with its run.
+                return Effect.zipRight(
+                  Scope.addFinalizer(
+                    scope,
+                    Effect.suspend(() => {
+                      scopeClosed = true
+                      return run.fiber === undefined ? Effect.void : Fiber.interrupt(run.fiber)
+                    })
+                  ),
+                  Effect.suspend(() => {
+                    // A scope closed already has run the finalizer at once: no run for it.
+                    if (scopeClosed) return Effect.interrupt
+                    launch(run, job, events, runtime, clock)
+                    return Effect.succeed(runId)
+                  })
+                )
+              }))
           })
       )
 
