@@ -54,11 +54,14 @@ const boundMs = numberOption("bound-ms", 50)
 const segmentMs = numberOption("segment-ms", quick ? 2_500 : 6_000)
 /**
  * Warm-up at the reference step before anything is recorded, shared by the transports (and as much per reference
- * server as one transport gets): V8 goes on compiling the gateway's code for ~10 s of load. Measured one segment after
- * another at 100 runs from a cold start, at 2.5 s each: 0.26, 0.20, 0.19, 0.18 CPU s per 1,000 tokens and 5.3, 2.5,
- * 2.6, 2.2 ms p50 to the first token, then level; TurboFan was a quarter of the gateway's CPU in the first one.
+ * server as one transport gets): V8 goes on compiling the gateway's code for many seconds of load. Measured one
+ * segment after another at 100 runs from a cold start, at 2.5 s each: 0.26, 0.20, 0.19, 0.18 CPU s per 1,000 tokens
+ * and 5.3, 2.5, 2.6, 2.2 ms p50 to the first token; TurboFan was a quarter of the gateway's CPU in the first one. And
+ * it goes on: quick runs at 87b6314 with 9, 21 and 30 s of warm-up measured the WebSocket at 0.114, 0.095 and 0.081
+ * CPU s per 1,000 tokens and 1.28, 0.95 and 0.80 ms p50 to the first token (HTTP and SSE likewise), the references
+ * alike. A gateway runs for days: what it does warm is what it does. 21 s keeps a quick run within two minutes.
  */
-const warmupMs = numberOption("warmup-ms", quick ? 9_000 : 15_000)
+const warmupMs = numberOption("warmup-ms", quick ? 21_000 : 45_000)
 const streamsPerConnection = numberOption("ws-streams", 10)
 /** The gateway's `runs.tokenFlushMs`; absent means the gateway's default. */
 const tokenFlushMs = option("token-flush-ms") === undefined ? undefined : numberOption("token-flush-ms", 0)
