@@ -106,6 +106,12 @@ export const CloseCode = {
 
 const protocolError = (message: string) => ({ _tag: "ProtocolError", name: "ProtocolError", message })
 
+/** `Effect.forEach` in order, without its loop's steps for the usual lone item (a message, a frame). */
+const eachInOrder = <A>(items: ReadonlyArray<A>, f: (item: A) => Effect.Effect<void>): Effect.Effect<void> => {
+  const only = items.length === 1 ? items[0] : undefined
+  return only !== undefined ? f(only) : Effect.forEach(items, f, { discard: true })
+}
+
 export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWebSocket", {
   scoped: Effect.gen(function*() {
     const { config } = yield* GatewayConfig
@@ -256,13 +262,8 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
       })
 
     /** Handles one text message of a connection (a frame, or a batch of them); runs in its inbox fiber. */
-    const handleMessage = (connection: Connection, text: string): Effect.Effect<void> => {
-      const frames = parseMessage(text, knownTags)
-      const only = frames.length === 1 ? frames[0] : undefined
-      return only !== undefined
-        ? handleFrame(connection, only)
-        : Effect.forEach(frames, (parsed) => handleFrame(connection, parsed), { discard: true })
-    }
+    const handleMessage = (connection: Connection, text: string): Effect.Effect<void> =>
+      eachInOrder(parseMessage(text, knownTags), (parsed) => handleFrame(connection, parsed))
 
     const handleFrame = (connection: Connection, parsed: ParsedFrame): Effect.Effect<void> => {
       if (parsed._tag === "Invalid") {
@@ -346,13 +347,8 @@ export class RpcWebSocket extends Effect.Service<RpcWebSocket>()("openclaw/RpcWe
           closeWith(connection, CloseCode.tryAgainLater, "too many connections for this token")
         }
         const inboxFiber = runFork(
-          Effect.flatMap(nextMessages(connection), (texts) => {
-            // Most often one message: handled without a loop around it.
-            const only = texts.length === 1 ? texts[0] : undefined
-            return only !== undefined
-              ? handleMessage(connection, only)
-              : Effect.forEach(texts, (text) => handleMessage(connection, text), { discard: true })
-          }).pipe(Effect.forever)
+          Effect.forever(Effect.flatMap(nextMessages(connection), (texts) =>
+            eachInOrder(texts, (text) => handleMessage(connection, text))))
         )
         ws.on("message", (data, isBinary) => {
           if (connection.closing) return
