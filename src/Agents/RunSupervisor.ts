@@ -303,8 +303,9 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     }
 
     /**
-     * Starts a run whose events go to `events`; its fiber lives in `scope` (the request's, for a client), so closing
-     * that scope interrupts it (see `launch`). No stack captures in its spans (`Effect.fn` takes two per call).
+     * Starts a run whose events go to `events`; its fiber lives in `scope` (the request's, for a client: a scope that
+     * ends with the run), so closing that scope interrupts it. No stack captures in its spans (`Effect.fn` takes two
+     * per call).
      */
     const startIn = (
       scope: Scope.Scope,
