@@ -1,7 +1,7 @@
 /** The run lifecycle: numbering, validation, timeouts, cancellation, disconnects, commands, backpressure, shutdown. */
 import { LanguageModel } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Either, Exit, Fiber, Layer, Mailbox, Option, Scope, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Either, Exit, Fiber, Layer, Mailbox, Option, Scope, Stream, TestClock, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { AgentOutput } from "../src/Agents/AgentOutput.js"
@@ -289,10 +289,25 @@ describe("RunSupervisor", () => {
         Effect.gen(function*() {
           const connection = yield* Scope.make()
           yield* Scope.close(connection, Exit.void)
-          const started = yield* Effect.exit(supervisor.start(spec({ prompt: "hang" })).pipe(Scope.extend(connection)))
+          // Every span the start makes is recorded: none is left open.
+          const native = yield* Effect.tracer
+          const spans: Array<Tracer.Span> = []
+          const recording = Tracer.make({
+            span: (...args) => {
+              const span = native.span(...args)
+              spans.push(span)
+              return span
+            },
+            context: native.context
+          })
+          const started = yield* Effect.exit(
+            supervisor.start(spec({ prompt: "hang" })).pipe(Scope.extend(connection), Effect.withTracer(recording))
+          )
           expect(Exit.isInterrupted(started)).toBe(true)
           expect(yield* Deferred.isDone(interrupted)).toBe(false)
           expect((yield* supervisor.snapshot).runs).toEqual([])
+          expect(spans.map((span) => span.name)).toContain("RunSupervisor.run")
+          expect(spans.filter((span) => span.status._tag !== "Ended").map((span) => span.name)).toEqual([])
         }))
     )
 

@@ -11,7 +11,7 @@ import {
   Effect,
   Exit,
   Fiber,
-  type FiberId,
+  FiberId,
   FiberRef,
   FiberRefs,
   HashMap,
@@ -255,6 +255,10 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
       )
     }
 
+    /** Interrupts the run's fiber, if it has one, and waits for it to end. */
+    const interruptRun = (run: ActiveRun): Effect.Effect<void> =>
+      run.fiber === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(run.fiber))
+
     /**
      * Registers the run, forks its fiber and sets its timeout, in one synchronous step: an interrupted `start` leaves
      * no run behind. The fiber starts with its span as the parent of everything in it and its log annotations (run,
@@ -357,12 +361,15 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
                     scope,
                     Effect.suspend(() => {
                       scopeClosed = true
-                      return run.fiber === undefined ? Effect.void : Fiber.interrupt(run.fiber)
+                      return interruptRun(run)
                     })
                   ),
                   Effect.suspend(() => {
-                    // A scope closed already has run the finalizer at once: no run for it.
-                    if (scopeClosed) return Effect.interrupt
+                    // A scope closed already has run the finalizer at once: no run for it, and its span ends here.
+                    if (scopeClosed) {
+                      span.end(clock.unsafeCurrentTimeNanos(), Exit.interrupt(FiberId.none))
+                      return Effect.interrupt
+                    }
                     launch(run, job, events, runtime, clock)
                     return Effect.succeed(runId)
                   })
@@ -388,8 +395,8 @@ export class RunSupervisor extends Effect.Service<RunSupervisor>()("openclaw/Run
     const stop = (run: ActiveRun, reason: ActiveRun["stopReason"]) =>
       Effect.suspend(() => {
         run.stopReason = reason
-        return run.fiber === undefined ? Effect.void : Fiber.interrupt(run.fiber)
-      }).pipe(Effect.asVoid)
+        return interruptRun(run)
+      })
 
     const stopAll = (reason: ActiveRun["stopReason"]) =>
       Effect.suspend(() =>
